@@ -1,0 +1,159 @@
+package cleanup_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/track"
+)
+
+func TestRegistryDescribesTheScope(t *testing.T) {
+	ctx := track.WithTask(context.Background(), &track.Task{Path: "app/worker"})
+	s := cleanup.New(t.Name(), cleanup.OwnedBy(ctx))
+	created := here(-1)
+	s.Defer("first", func(context.Context) error { return nil })
+	first := here(-1)
+	s.Defer("second", func(context.Context) error { return nil })
+	second := here(-1)
+
+	st, ok := findState(t.Name())
+	if !ok {
+		t.Fatal("scope not in the registry")
+	}
+	if st.Owner != "app/worker" || st.Site.String() != created || st.Created.IsZero() {
+		t.Fatalf("state = %+v; want owner app/worker, created at %s", st, created)
+	}
+	if len(st.Items) != 2 || st.Items[0].Name != "second" || st.Items[1].Name != "first" {
+		t.Fatalf("items = %+v, want the pending steps in run order (second, first)", st.Items)
+	}
+	for i, site := range []string{second, first} {
+		it := st.Items[i]
+		if it.Kind != track.ItemStep || it.State != "pending" || it.Site.String() != site || it.Owner != "app/worker" {
+			t.Errorf("item %d = %+v; want a pending step deferred at %s owned by app/worker", i, it, site)
+		}
+	}
+	if len(st.Counters) != 1 || st.Counters[0] != (track.Counter{Name: "pending", Value: 2}) {
+		t.Errorf("counters = %v, want pending=2", st.Counters)
+	}
+	if len(st.Problems) != 0 {
+		t.Errorf("an open scope has problems: %v", st.Problems)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findState(t.Name()); ok {
+		t.Fatal("scope still registered after Close")
+	}
+}
+
+func TestRegistryShowsTheRunningStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := cleanup.New(t.Name())
+		release := make(chan struct{})
+		s.Defer("waiting", func(context.Context) error { return nil })
+		s.Defer("slow", func(context.Context) error { <-release; return nil })
+		done := make(chan error)
+		go func() { done <- s.Close(context.Background()) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st, _ := findState(t.Name())
+		if len(st.Items) != 2 || st.Items[0].Name != "slow" || st.Items[0].State != "running" ||
+			time.Since(st.Items[0].Since) != time.Second || st.Items[1].State != "pending" {
+			t.Fatalf("items while a step runs = %+v; want slow running for 1s, then waiting pending", st.Items)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// collect runs the garbage collector (promoting registry entries first, as a
+// leak snapshot does) until done is ready or the test's deadline nears. done
+// is checked before each snapshot, so that a lost scope's registry entry,
+// made just before it is logged, is still there for the next snapshot.
+func collect(t *testing.T, done func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	if d, ok := t.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
+		deadline = d.Add(-time.Second)
+	}
+	for time.Now().Before(deadline) {
+		if done() {
+			return true
+		}
+		track.Snapshot()
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
+// dropScope creates a scope with one step and drops it, reporting where.
+//
+//go:noinline
+func dropScope(name string, l *logSink, collected chan struct{}, closeIt bool) (created, deferred string) {
+	s := cleanup.New(name, cleanup.Logger(l.logger()))
+	created = here(-1)
+	s.Defer("db pool", func(context.Context) error { return nil })
+	deferred = here(-1)
+	runtime.AddCleanup(s, func(ch chan struct{}) { ch <- struct{}{} }, collected)
+	if closeIt {
+		s.Close(context.Background())
+	}
+	return created, deferred
+}
+
+func TestGarbageCollectedScopeIsReported(t *testing.T) {
+	sink := newLogSink()
+	collected := make(chan struct{}, 1)
+	created, deferred := dropScope(t.Name(), sink, collected, false)
+	var rec slogRecord
+	if !collect(t, func() bool {
+		select {
+		case r := <-sink.ch:
+			rec = slogRecord{r.Message, r.Level.String()}
+			return true
+		default:
+			return false
+		}
+	}) {
+		t.Fatal("a scope dropped with a pending step was never reported")
+	}
+	for _, want := range []string{t.Name(), "created at " + created, `"db pool" deferred at ` + deferred, "without Close"} {
+		if !strings.Contains(rec.msg, want) {
+			t.Errorf("log message %q does not contain %q", rec.msg, want)
+		}
+	}
+	if rec.level != "ERROR" {
+		t.Errorf("logged at %s, want ERROR", rec.level)
+	}
+	st, ok := findState(t.Name())
+	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 1 steps never ran") ||
+		len(st.Items) != 1 || st.Items[0].Site.String() != deferred {
+		t.Fatalf("registry after collection: %+v (found %v); want the lost scope with its pending step", st, ok)
+	}
+}
+
+type slogRecord struct{ msg, level string }
+
+func TestClosedScopeIsNotReported(t *testing.T) {
+	sink := newLogSink()
+	collected := make(chan struct{}, 1)
+	dropScope(t.Name(), sink, collected, true)
+	if !collect(t, func() bool { return len(collected) == 1 }) {
+		t.Fatal("a closed scope was never garbage-collected")
+	}
+	for range 3 {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if len(sink.ch) != 0 {
+		t.Fatalf("a closed scope was reported when collected: %s", (<-sink.ch).Message)
+	}
+}
