@@ -1,0 +1,281 @@
+package leakcheck
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// textStack is how many frames of a goroutine String prints; JSON keeps
+// more.
+const textStack = 6
+
+// String renders the report for a person: a summary line, then the entries
+// grouped by the task that owns them (groups ordered by their oldest entry,
+// entries oldest first), each with the file:line and function where it
+// began, then guard conflicts and notes. For a given state the text is the
+// same every time.
+func (r *Report) String() string {
+	var b strings.Builder
+	b.WriteString("leakcheck: ")
+	b.WriteString(r.Summary())
+	b.WriteString("\n")
+
+	type ownerGroup struct {
+		owner   string
+		entries []Entry
+	}
+	var groups []*ownerGroup
+	byOwner := make(map[string]*ownerGroup)
+	for _, e := range r.Entries {
+		key := e.Owner
+		if e.Kind == KindTask {
+			key = e.Name
+		}
+		g, ok := byOwner[key]
+		if !ok {
+			g = &ownerGroup{owner: key}
+			byOwner[key] = g
+			groups = append(groups, g)
+		}
+		g.entries = append(g.entries, e)
+	}
+	for _, g := range groups {
+		b.WriteString("\n")
+		if g.owner == "" {
+			b.WriteString("not owned by any task\n")
+		} else {
+			b.WriteString("task " + g.owner + "\n")
+		}
+		for _, e := range g.entries {
+			b.WriteString("  ")
+			b.WriteString(e.describe())
+			b.WriteString("\n")
+			for i, f := range e.Stack {
+				if i == textStack {
+					fmt.Fprintf(&b, "      ... %d more frames\n", len(e.Stack)-textStack)
+					break
+				}
+				b.WriteString("      " + f.String() + "\n")
+			}
+		}
+	}
+
+	var guards []string
+	for _, o := range r.Objects {
+		if o.Kind != "guard" || o.Counters["conflicts"] == 0 {
+			continue
+		}
+		line := fmt.Sprintf("guard %q: %s", o.Name, counterText(o, "conflicts", "retries"))
+		for _, e := range r.Info {
+			if e.Kind == KindConflict && e.ObjectName == o.Name && e.Detail != "" {
+				line += "; last: " + e.Detail
+			}
+		}
+		guards = append(guards, line)
+	}
+	if len(guards) > 0 {
+		b.WriteString("\nguards (conflicts are caught, not lost)\n")
+		for _, g := range guards {
+			b.WriteString("  " + g + "\n")
+		}
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\nnotes\n")
+		for _, n := range r.Notes {
+			b.WriteString("  " + n + "\n")
+		}
+	}
+	return b.String()
+}
+
+// counterText renders the named counters of o that exist, in that order:
+// "37 conflicts, 12 retries".
+func counterText(o Object, names ...string) string {
+	var parts []string
+	for _, n := range names {
+		if v, ok := o.Counters[n]; ok {
+			parts = append(parts, strconv.FormatInt(v, 10)+" "+strings.ReplaceAll(n, "_", " "))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Summary is the report's first line: what is running or held, counted by
+// kind and by pool or scope, e.g. `2 leases held in pool "db", 1 task still
+// running, 3 unsupervised goroutines`; or "clean" when there is nothing.
+func (r *Report) Summary() string {
+	if r.Clean() {
+		return "clean: nothing running or held"
+	}
+	type key struct{ kind, object string }
+	counts := make(map[key]int)
+	var order []key
+	var problems []string
+	for _, e := range r.Entries {
+		if e.Kind == KindProblem {
+			problems = append(problems, fmt.Sprintf("%s %q %s", e.ObjectKind, e.ObjectName, e.State))
+			continue
+		}
+		k := key{kind: e.Kind}
+		if e.Kind == KindLease || e.Kind == KindWaiter || e.Kind == KindStep {
+			k.object = e.ObjectName
+		}
+		if _, ok := counts[k]; !ok {
+			order = append(order, k)
+		}
+		if e.Kind == KindTask {
+			counts[k]++ // one task, however many goroutines matched it
+		} else {
+			counts[k] += max(e.Count, 1)
+		}
+	}
+	rank := map[string]int{KindLease: 0, KindWaiter: 1, KindTask: 2, KindGoroutine: 3, KindUnsupervised: 4, KindStep: 5}
+	// Stable order: by kind rank, then first appearance.
+	sorted := make([]key, 0, len(order))
+	for r := 0; r <= 5; r++ {
+		for _, k := range order {
+			if rk, ok := rank[k.kind]; ok && rk == r {
+				sorted = append(sorted, k)
+			}
+		}
+	}
+	for _, k := range order {
+		if _, ok := rank[k.kind]; !ok {
+			sorted = append(sorted, k)
+		}
+	}
+	var parts []string
+	for _, k := range sorted {
+		n := counts[k]
+		switch k.kind {
+		case KindLease:
+			parts = append(parts, fmt.Sprintf("%s held in pool %q", plural(n, "lease"), k.object))
+		case KindWaiter:
+			parts = append(parts, fmt.Sprintf("%s waiting on pool %q", plural(n, "caller"), k.object))
+		case KindTask:
+			parts = append(parts, plural(n, "task")+" still running")
+		case KindGoroutine:
+			parts = append(parts, plural(n, "goroutine")+" started inside tasks")
+		case KindUnsupervised:
+			parts = append(parts, plural(n, "unsupervised goroutine"))
+		case KindStep:
+			parts = append(parts, fmt.Sprintf("%s not run in scope %q", plural(n, "cleanup step"), k.object))
+		default:
+			parts = append(parts, plural(n, k.kind))
+		}
+	}
+	parts = append(parts, problems...)
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// describe renders one entry on one line.
+func (e Entry) describe() string {
+	var b strings.Builder
+	count := ""
+	if e.Count > 1 {
+		count = fmt.Sprintf(" (%d identical goroutines)", e.Count)
+	}
+	age := ""
+	if e.Age > 0 {
+		age = fmtAge(e.Age)
+	}
+	switch e.Kind {
+	case KindTask:
+		fmt.Fprintf(&b, "task %s%s", e.Name, count)
+		if e.State != "" {
+			b.WriteString(": " + e.State)
+		}
+		if age != "" {
+			b.WriteString(", running " + age)
+		}
+		b.WriteString(", started at " + e.Site.String())
+	case KindGoroutine:
+		if e.Name != "" {
+			b.WriteString(e.Name)
+		} else {
+			b.WriteString("goroutine")
+		}
+		b.WriteString(count + " started inside the task")
+		if e.State != "" {
+			b.WriteString(": " + e.State)
+		}
+		b.WriteString(", created at " + e.Site.String())
+	case KindUnsupervised:
+		if e.Name != "" {
+			b.WriteString("unsupervised " + e.Name)
+		} else {
+			b.WriteString("unsupervised goroutine")
+		}
+		b.WriteString(count)
+		if e.State != "" {
+			b.WriteString(": " + e.State)
+		}
+		if e.Site.IsZero() {
+			b.WriteString(", creation site unknown")
+		} else {
+			b.WriteString(", created at " + e.Site.String())
+		}
+	case KindLease:
+		fmt.Fprintf(&b, "lease %s of pool %q", e.Name, e.ObjectName)
+		if e.State != "" && e.State != "held" {
+			b.WriteString(": " + e.State)
+		}
+		if age != "" {
+			b.WriteString(", held for " + age)
+		}
+		b.WriteString(", acquired at " + e.Site.String())
+	case KindWaiter:
+		fmt.Fprintf(&b, "waiting on pool %q", e.ObjectName)
+		if age != "" {
+			b.WriteString(" for " + age)
+		}
+		b.WriteString(", Acquire called at " + e.Site.String())
+	case KindStep:
+		fmt.Fprintf(&b, "cleanup step %q of scope %q not run", e.Name, e.ObjectName)
+		if e.State != "" && e.State != "pending" {
+			b.WriteString(" (" + e.State + ")")
+		}
+		b.WriteString(", deferred at " + e.Site.String())
+	case KindProblem:
+		fmt.Fprintf(&b, "%s %q: %s", e.ObjectKind, e.ObjectName, e.State)
+		b.WriteString(", created at " + e.Site.String())
+	default:
+		fmt.Fprintf(&b, "%s %s", e.Kind, e.Name)
+		if e.ObjectName != "" {
+			fmt.Fprintf(&b, " of %s %q", e.ObjectKind, e.ObjectName)
+		}
+		if e.State != "" {
+			b.WriteString(": " + e.State)
+		}
+		if age != "" {
+			b.WriteString(", for " + age)
+		}
+		b.WriteString(", at " + e.Site.String())
+	}
+	if e.Detail != "" {
+		b.WriteString(" (" + e.Detail + ")")
+	}
+	return b.String()
+}
+
+// fmtAge rounds an age for people: "1.5s", "250ms", "3m20s".
+func fmtAge(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}

@@ -1,0 +1,169 @@
+package leakcheck
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// Report is what was running or held at one moment. It is a plain value:
+// build it with [Snapshot], print it with [Report.String], or marshal it to
+// JSON (the field names below are stable).
+type Report struct {
+	// Taken is when the snapshot was taken.
+	Taken time.Time `json:"taken"`
+	// Mode is "full" (a goroutine dump with wait reasons, the default) or
+	// "light" (the goroutine profile: stacks and owners, no wait reasons or
+	// goroutine ids, and no stop-the-world pause to speak of).
+	Mode string `json:"mode"`
+	// Entries are the things that make the report unclean: tasks still
+	// running, goroutines, leases, waiters, cleanup steps not run, and
+	// problems objects report about themselves (a group never waited).
+	Entries []Entry `json:"entries"`
+	// Info holds what is worth knowing but is not a leak: the last version
+	// conflict of each guard.
+	Info []Entry `json:"info,omitempty"`
+	// Objects lists every live pool, group, scope and guard, with counters.
+	Objects []Object `json:"objects"`
+	// Notes say what limited the snapshot, e.g. goroutines could not be
+	// attributed to tasks because GODEBUG sets tracebacklabels=0.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// The kinds of Entry.
+const (
+	KindTask         = "task"         // a supervised task still running
+	KindGoroutine    = "goroutine"    // a goroutine started inside a task (Owner) by a raw go statement
+	KindUnsupervised = "unsupervised" // a goroutine not started under any task
+	KindLease        = "lease"        // a pool resource lent and not given back
+	KindWaiter       = "waiter"       // a caller blocked in a pool's Acquire
+	KindStep         = "step"         // a cleanup step not yet run
+	KindProblem      = "problem"      // something an object reports about itself
+	KindConflict     = "conflict"     // a guard's last version conflict (Info only)
+)
+
+// Entry is one thing running, held, or wrong. Field names are stable JSON.
+type Entry struct {
+	Kind string `json:"kind"`
+	// ObjectKind and ObjectName say which pool, group, scope or guard the
+	// entry belongs to ("pool", "db"); empty for goroutines.
+	ObjectKind string `json:"object_kind,omitempty"`
+	ObjectName string `json:"object_name,omitempty"`
+	// Name is the task path, lease id, step name or goroutine id.
+	Name string `json:"name,omitempty"`
+	// Owner is the path of the task that holds or started it; "" for none.
+	Owner string `json:"owner,omitempty"`
+	// Since is when it began (acquired, started, blocked); zero if unknown.
+	Since time.Time `json:"since,omitzero"`
+	// Age is Report.Taken minus Since, in nanoseconds in JSON.
+	Age time.Duration `json:"age_ns,omitempty"`
+	// State is the wait reason of a goroutine ("chan receive", "select",
+	// "sync.Mutex.Lock") or the state of a lease or task ("held",
+	// "running", "restarting"), or the text of a problem.
+	State string `json:"state,omitempty"`
+	// Site is where it began: the Go call, the Acquire call, the Defer
+	// call, the go statement (created by), or where the object was created.
+	Site Frame `json:"site,omitzero"`
+	// Stack is the top of the goroutine's stack, innermost first.
+	Stack []Frame `json:"stack,omitempty"`
+	// Goroutine is the runtime's goroutine id (full mode only).
+	Goroutine uint64 `json:"goroutine,omitempty"`
+	// Parent is the id of the goroutine that started this one, when the
+	// runtime printed it (full mode).
+	Parent uint64 `json:"parent,omitempty"`
+	// Test is the top-level test, benchmark, example or fuzz function the
+	// entry began in, when that can be told: from its site, its stack, or
+	// the stacks of the goroutines that started it, if they still run.
+	Test string `json:"test,omitempty"`
+	// Count is how many identical goroutines the entry stands for (light
+	// mode groups them); 0 or 1 means one.
+	Count int `json:"count,omitempty"`
+	// Detail is extra text for people.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Object is one registered pool, group, scope or guard.
+type Object struct {
+	Kind     string           `json:"kind"`
+	Name     string           `json:"name"`
+	Owner    string           `json:"owner,omitempty"`
+	Created  time.Time        `json:"created,omitzero"`
+	Site     Frame            `json:"site,omitzero"`
+	Counters map[string]int64 `json:"counters,omitempty"`
+	Problems []string         `json:"problems,omitempty"`
+
+	// order keeps the counters in the order the object gave them, for
+	// people; JSON uses the map.
+	order []string
+}
+
+// Frame is one source location.
+type Frame struct {
+	Function string `json:"function"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+}
+
+// IsZero reports whether the frame is unknown.
+func (f Frame) IsZero() bool { return f.Function == "" && f.File == "" }
+
+// String renders "file.go:LINE pkg.Function", the form a person searches for.
+func (f Frame) String() string {
+	if f.IsZero() {
+		return "unknown site"
+	}
+	loc := filepath.Base(f.File)
+	if f.Line > 0 {
+		loc += ":" + itoa(f.Line)
+	}
+	if f.Function == "" {
+		return loc
+	}
+	return loc + " " + shortFunc(f.Function)
+}
+
+// Clean reports whether nothing is running or held.
+func (r *Report) Clean() bool { return len(r.Entries) == 0 }
+
+func frameOfSite(s track.Site) Frame {
+	f, ok := s.Frame()
+	if !ok {
+		return Frame{}
+	}
+	return Frame{Function: f.Function, File: f.File, Line: f.Line}
+}
+
+func frameOf(f frame) Frame { return Frame{Function: f.fn, File: f.file, Line: f.line} }
+
+// shortFunc trims the import path: "github.com/x/app/db.(*Conn).Close"
+// becomes "db.(*Conn).Close".
+func shortFunc(fn string) string {
+	if i := strings.LastIndexByte(fn, '/'); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

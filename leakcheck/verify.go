@@ -1,0 +1,173 @@
+package leakcheck
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// VerifyNone fails t if anything is still running or held: tasks,
+// goroutines, leases, cleanup steps, groups never waited. Things that are
+// merely slow to stop get time: it retries with a growing pause for up to 5s
+// (see [MaxWait]), never past t's deadline, then fails with the report.
+//
+// Each entry is attributed to the test whose code started it, by the test
+// function named in its call site or creation frames. Entries that belong
+// to a different top-level test are logged, not counted: a leak is reported
+// by the test that made it, not by whichever test checks next. Entries whose
+// origin cannot be told (a goroutine started by a helper shared across
+// tests) count against t. So VerifyNone works with t.Parallel, as long as
+// parallel tests' code can be told apart.
+//
+// Call it at the end of a test, usually with defer:
+//
+//	func TestServer(t *testing.T) {
+//		defer leakcheck.VerifyNone(t)
+//		...
+//	}
+func VerifyNone(t testing.TB, opts ...Option) {
+	t.Helper()
+	s := buildSettings(opts)
+	test, _, _ := strings.Cut(t.Name(), "/")
+	deadline := time.Now().Add(s.maxWait)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok { // *testing.T has it, TB does not
+		if d, ok := dt.Deadline(); ok {
+			// Leave time for the failure to be reported before the
+			// test binary's own timeout fires.
+			if limit := d.Add(-time.Second); limit.Before(deadline) {
+				deadline = limit
+			}
+		}
+	}
+	pause := time.Microsecond
+	for {
+		r := snapshot(s, nil)
+		mine, others := splitByTest(r.Entries, test)
+		if len(mine) == 0 || !time.Now().Before(deadline) {
+			if len(others) > 0 {
+				t.Logf("leakcheck: not counted against %s, because other tests started them:\n%s",
+					test, others.String())
+			}
+			if len(mine) > 0 {
+				r.Entries = mine
+				t.Errorf("leakcheck: %s left things running or held:\n%s", test, r.String())
+			}
+			return
+		}
+		runtime.Gosched()
+		time.Sleep(pause)
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// foreignEntries are entries attributed to other tests, by test name.
+// Each entry's Test is filled by the snapshot.
+type foreignEntries map[string][]Entry
+
+func (f foreignEntries) String() string {
+	var b strings.Builder
+	for test, es := range f {
+		fmt.Fprintf(&b, "  %s:\n", test)
+		for _, e := range es {
+			b.WriteString("    " + e.describe() + "\n")
+		}
+	}
+	return b.String()
+}
+
+// splitByTest separates the entries owned by test (or by no test we can
+// name) from those owned by other tests.
+func splitByTest(es []Entry, test string) ([]Entry, foreignEntries) {
+	var mine []Entry
+	var others foreignEntries
+	for _, e := range es {
+		owner := e.Test
+		if owner == "" || owner == test {
+			mine = append(mine, e)
+			continue
+		}
+		if others == nil {
+			others = make(foreignEntries)
+		}
+		others[owner] = append(others[owner], e)
+	}
+	return mine, others
+}
+
+// owningTest returns the top-level test, benchmark, example or fuzz target
+// whose code an entry began in: from its site first, then from its stack,
+// innermost first. "" when none is a test function.
+func owningTest(e Entry) string {
+	if name := testFunc(e.Site.Function); name != "" {
+		return name
+	}
+	for _, f := range e.Stack {
+		if name := testFunc(f.Function); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// testFunc returns "TestFoo" for "example.com/pkg_test.TestFoo.func1.2", and
+// "" for functions that are not, or not inside, a test function.
+func testFunc(fn string) string {
+	if i := strings.LastIndexByte(fn, '/'); i >= 0 {
+		fn = fn[i+1:]
+	}
+	_, rest, ok := strings.Cut(fn, ".") // drop the package name
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ".")
+	for _, prefix := range [...]string{"Test", "Benchmark", "Example", "Fuzz"} {
+		if suffix, ok := strings.CutPrefix(name, prefix); ok {
+			// TestXxx: what follows the prefix must not start with a
+			// lower-case letter (the rule go test uses).
+			if suffix == "" || !(suffix[0] >= 'a' && suffix[0] <= 'z') {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// TestingM is the part of *testing.M that VerifyTestMain uses.
+type TestingM interface {
+	Run() int
+}
+
+// VerifyTestMain runs the tests, then, if they passed, checks that nothing
+// is left running or held (retrying as [VerifyNone] does), prints the
+// report to stderr and exits 1 if something is. It exits the process with
+// the tests' result otherwise. Use it as the whole of TestMain:
+//
+//	func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func VerifyTestMain(m TestingM, opts ...Option) {
+	os.Exit(verifyTestMain(m, os.Stderr, buildSettings(opts)))
+}
+
+func verifyTestMain(m TestingM, w *os.File, s *settings) int {
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	deadline := time.Now().Add(s.maxWait)
+	pause := time.Microsecond
+	for {
+		r := snapshot(s, nil)
+		if r.Clean() {
+			return 0
+		}
+		if !time.Now().Before(deadline) {
+			fmt.Fprintf(w, "leakcheck: after all tests passed, things are still running or held:\n%s", r)
+			return 1
+		}
+		runtime.Gosched()
+		time.Sleep(pause)
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
