@@ -1,0 +1,63 @@
+// Package supervise runs groups of named tasks that never swallow a failure.
+//
+// A [Group] is errgroup with names, identities and memory: every task has a
+// path, every failure (error, panic, timeout, runtime.Goexit) is reported at
+// once as an event and a log line and comes back from [Group.Wait], and a
+// goroutine dump or leak report names the task that owns each goroutine.
+//
+//	g := supervise.New(ctx, "app")
+//	g.Go("http", serveHTTP)
+//	g.Go("sync", syncLoop, supervise.Restart(supervise.Policy{}))
+//	g.Defer("db", func(ctx context.Context) error { return db.Close() })
+//	if err := g.Wait(); err != nil {
+//		log.Print(err) // supervise: task "app/sync" (started at main.go:31) panicked at sync.go:88: ...
+//	}
+//
+// # Paths
+//
+// A root group's path is its name. A task's path is its group's path, "/",
+// and its name; a second live task with the same name gets "#2", a third
+// "#3", and so on, so that paths are unique among live tasks: "app/worker",
+// "app/worker#2". A group created with a task's context is that task's
+// child, and its path continues the task's: New(ctx, "conns") inside task
+// "app/http" is "app/http/conns", and its tasks are "app/http/conns/handler",
+// "app/http/conns/handler#2"... Names must not be empty or contain '/' or
+// '#'. Use a small set of role names ("handler"), not per-request ones: the
+// detail of each request belongs in its logs.
+//
+// Each task's context carries its identity (package pool records it as a
+// lease's holder, package guard as a value's writer), and each task runs
+// under the pprof labels "tether.group" (the group's path) and "tether.task"
+// (the task's path). Goroutines a task starts inherit the labels, so
+// goroutine profiles and leak reports name their owner.
+//
+// # Failures
+//
+// A failure is a task that returned an error, panicked, timed out or called
+// runtime.Goexit. It is logged at once (Error level) and passed to the
+// [OnEvent] hook; a panic is reported at the moment it is recovered, with its
+// stack. By default the first failure cancels the group's context with the
+// *[TaskError] as its cause (context.Cause), so siblings stop and can tell
+// why; [ContinueOnError] keeps them running. A task started after the
+// group's context is done does not run: it is reported as skipped.
+//
+// Wait returns nil or one error listing every failure; errors.As finds each
+// *[TaskError], and through it the task's error or *[PanicError]. An error
+// that only echoes the group's cancellation (a sibling's task returning
+// context.Canceled after the first failure) is not a failure: it is
+// reported as a Canceled event only. If the parent's context cancels the
+// group while tasks are working, Wait says so, wrapping the parent's cause.
+//
+// # Rules
+//
+// Wait (or Shutdown) must be called: it is where failures are returned and
+// Defers run. A group garbage-collected with failures nobody has seen is
+// reported (log and leak report), naming where it was created. Go must not
+// be called after Wait or Shutdown returned; it panics. The OnEvent hook runs
+// on the tasks' goroutines and must not block.
+//
+// # Cost
+//
+// See BenchmarkGoWait in bench_test.go, which runs tether, errgroup, conc
+// and raw goroutines side by side. COSTS
+package supervise

@@ -1,0 +1,217 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// Sentinel errors, matched with errors.Is; they may be wrapped.
+var (
+	// ErrShutdown is the cause of a group's context after Shutdown.
+	ErrShutdown = errors.New("supervise: group shut down")
+	// ErrGoexit is the error of a task that called runtime.Goexit (for
+	// example t.FailNow) instead of returning.
+	ErrGoexit = errors.New("supervise: task called runtime.Goexit")
+	// ErrRestartLimit is the error of a task that failed more often than its
+	// restart Policy allows.
+	ErrRestartLimit = errors.New("supervise: restart limit reached")
+	// ErrNotStopped matches each task that Shutdown gave up waiting for.
+	ErrNotStopped = errors.New("supervise: task did not stop")
+)
+
+// TaskError is a failed task, as Wait and Shutdown report it and as the
+// cause of the group's context when the failure cancelled the group. Err is
+// what the task returned, a *[PanicError], a *[TimeoutError], [ErrGoexit], or
+// an error matching [ErrRestartLimit] that wraps the last failure.
+type TaskError struct {
+	Task     string    // the task's path
+	Site     string    // where Go was called, "file.go:LINE"
+	Err      error     // why it failed
+	Start    time.Time // when the task first started
+	End      time.Time // when it failed for good
+	Restarts int       // how many times it was restarted before
+}
+
+// Error names the task, where it was started and how it failed, for example
+//
+//	supervise: task "app/fetch" (started at main.go:30) panicked at fetch.go:41: index out of range [3] with length 3
+func (e *TaskError) Error() string {
+	var b strings.Builder
+	b.WriteString("supervise: ")
+	e.write(&b)
+	return b.String()
+}
+
+func (e *TaskError) write(b *strings.Builder) {
+	b.WriteString("task ")
+	b.WriteString(strconv.Quote(e.Task))
+	if e.Site != "" {
+		b.WriteString(" (started at ")
+		b.WriteString(e.Site)
+		b.WriteString(")")
+	}
+	var pe *PanicError
+	var te *TimeoutError
+	switch {
+	case errors.As(e.Err, &pe) && !errors.Is(e.Err, ErrRestartLimit):
+		fmt.Fprintf(b, " panicked at %s: %v", pe.At, pe.Value)
+		return
+	case errors.As(e.Err, &te) && te.Task == e.Task && !errors.Is(e.Err, ErrRestartLimit):
+		fmt.Fprintf(b, " timed out after %v", te.After)
+		return
+	}
+	if !e.End.IsZero() {
+		fmt.Fprintf(b, " failed after %v", round(e.End.Sub(e.Start)))
+	} else {
+		b.WriteString(" failed")
+	}
+	if e.Restarts > 0 && !errors.Is(e.Err, ErrRestartLimit) {
+		fmt.Fprintf(b, " and %d restarts", e.Restarts)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+}
+
+// Unwrap returns the task's error.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// PanicError is a panic recovered from a task.
+type PanicError struct {
+	Task  string // the task's path
+	Value any    // the value passed to panic
+	At    string // the panicking line, "file.go:LINE": the first frame outside the runtime, conc and tether
+	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("supervise: task %q panicked at %s: %v", e.Task, e.At, e.Value)
+}
+
+// Unwrap returns the panic value if it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// TimeoutError is the cause of a task's context when its Timeout passes. It
+// matches context.DeadlineExceeded.
+type TimeoutError struct {
+	Task  string        // the task's path
+	After time.Duration // the task's Timeout
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("supervise: task %q timed out after %v", e.Task, e.After)
+}
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// StopError is a task that was still running when Shutdown's context was
+// done. It matches ErrNotStopped.
+type StopError struct {
+	Task    string        // the task's path
+	Site    string        // where Go was called, "file.go:LINE"
+	Running time.Duration // how long it had been running when Shutdown gave up
+	Waited  time.Duration // how long Shutdown waited for it
+	Stack   string        // its goroutine's stack at that moment ("" if it was not found)
+}
+
+func (e *StopError) Error() string {
+	var b strings.Builder
+	b.WriteString("supervise: ")
+	e.write(&b)
+	return b.String()
+}
+
+func (e *StopError) write(b *strings.Builder) {
+	fmt.Fprintf(b, "task %q (started at %s, running %v) did not stop within %v of Shutdown",
+		e.Task, e.Site, round(e.Running), round(e.Waited))
+	if e.Stack != "" {
+		b.WriteString("; its goroutine:\n")
+		b.WriteString(indent(e.Stack, "\t\t"))
+	}
+}
+
+// Unwrap returns ErrNotStopped.
+func (e *StopError) Unwrap() error { return ErrNotStopped }
+
+type restartLimitError struct {
+	restarts int
+	period   time.Duration
+	last     error
+}
+
+func (e *restartLimitError) Error() string {
+	return fmt.Sprintf("gave up after %d restarts within %v: %v", e.restarts, e.period, e.last)
+}
+
+func (e *restartLimitError) Is(target error) bool { return target == ErrRestartLimit }
+func (e *restartLimitError) Unwrap() error        { return e.last }
+
+// shutdownError is a group's own Shutdown cause: a distinct value per group,
+// so that a group can tell its own Shutdown from a parent's.
+type shutdownError struct{ group string }
+
+func (e *shutdownError) Error() string        { return fmt.Sprintf("supervise: group %q shut down", e.group) }
+func (e *shutdownError) Is(target error) bool { return target == ErrShutdown }
+
+// aggregate returns errs as one error listing each, or nil.
+func aggregate(group string, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	m := &multierror.Error{Errors: errs, ErrorFormat: func(es []error) string {
+		if len(es) == 1 {
+			return es[0].Error()
+		}
+		var b strings.Builder
+		failed := 0
+		for _, err := range es {
+			var te *TaskError
+			if errors.As(err, &te) {
+				failed++
+			}
+		}
+		if failed == len(es) {
+			fmt.Fprintf(&b, "supervise: group %q: %d tasks failed:", group, failed)
+		} else {
+			fmt.Fprintf(&b, "supervise: group %q: %d errors (%d failed tasks):", group, len(es), failed)
+		}
+		for _, err := range es {
+			b.WriteString("\n\t* ")
+			var te *TaskError
+			var se *StopError
+			switch {
+			case errors.As(err, &te) && err == error(te):
+				te.write(&b)
+			case errors.As(err, &se) && err == error(se):
+				se.write(&b)
+			default:
+				b.WriteString(indent(err.Error(), "\t  "))
+			}
+		}
+		return b.String()
+	}}
+	return m.ErrorOrNil()
+}
+
+// indent prefixes every line but the first with prefix.
+func indent(s, prefix string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
+}
+
+// round makes a measured duration readable: to the millisecond above a
+// millisecond. Durations in fake time (synctest) are exact already.
+func round(d time.Duration) time.Duration {
+	if d >= time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d
+}

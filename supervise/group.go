@@ -1,0 +1,298 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/track"
+)
+
+// Group runs named tasks and reports every failure. It must be created with
+// [New]. A Group is safe for use by multiple goroutines.
+//
+// Go must not be called after Wait or Shutdown has returned. Calling Go from
+// one of the group's own tasks while Wait is waiting is fine.
+type Group struct {
+	path   string // the group's path; tasks are path + "/" + name
+	prefix string // path + "/"
+	owner  string // path of the task that created the group ("" at the root)
+	parent *task  // that task, when it runs under a Group
+
+	// ctx is the lifetime of the group's tasks: Go derives every task's
+	// context from it, the way errgroup.WithContext hands out its own. It
+	// is cancelled by the first failure, by Shutdown, and when Wait
+	// returns.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	sink            *eventSink
+	continueOnError bool
+	sem             *semaphore.Weighted
+	noLabels        bool
+	created         time.Time
+	site            track.Site
+	handle          track.Handle
+
+	mu         sync.Mutex
+	tasks      taskList           // live tasks
+	live       int                // len(tasks)
+	names      map[string]nameUse // per task name: for unique paths
+	idle       chan struct{}      // closed when live drops to 0, if a waiter made it
+	ownCause   error              // the cause this group cancelled itself with
+	fail       *failures          // nil until the first failure
+	early      []string           // quoted paths of tasks stopped or skipped because the parent context was done
+	counts     counts             //
+	finished   bool               // Wait or Shutdown has decided the group is over: Go panics
+	finishDone chan struct{}      // closed when the first finish has run the Defers
+	deferErr   error              // the Defers' result
+	defers     *cleanup.Scope     // created by the first Defer
+	unstopped  int                // tasks Shutdown gave up on
+	gone       bool               // unregistered
+	watch      runtime.Cleanup    // reports the group if it is collected with failures unseen
+	watched    bool
+}
+
+type nameUse struct{ next, live int32 }
+
+type counts struct {
+	started, completed, failed, canceled, skipped, restarts int64
+}
+
+// New returns a group whose tasks run under ctx. name names the group in
+// every error, event and report; it must not be empty or contain '/' or '#'.
+//
+// When ctx is a task's context (the ctx passed to a function run by Go), the
+// new group is that task's child: its path is the task's path + "/" + name,
+// it inherits the parent's event hook and logger, and the parent group's
+// Tasks lists its tasks under the task. Otherwise it is a root group and its
+// path is name.
+//
+// New panics if ctx is nil, name is invalid or an option is nil.
+//
+//go:noinline
+func New(ctx context.Context, name string, opts ...Option) *Group {
+	site := track.Caller(0)
+	if ctx == nil {
+		panic(fmt.Sprintf("supervise: New(nil, %q): pass the context the group's tasks run under", name))
+	}
+	checkName("New", "", name)
+	var set settings
+	for i, o := range opts {
+		if o == nil {
+			panic(fmt.Sprintf("supervise: New(ctx, %q): option %d is nil", name, i))
+		}
+		o.apply(&set)
+	}
+	g := &Group{
+		continueOnError: set.continueOnError,
+		noLabels:        set.noLabels,
+		created:         time.Now(),
+		site:            site,
+	}
+	parent, _ := ctx.Value(taskKey{}).(*task)
+	sink := &eventSink{}
+	if parent != nil {
+		g.parent = parent
+		g.owner = parent.id.Path
+		g.path = parent.childPath(name)
+		*sink = *parent.g.sink
+	} else {
+		g.owner = track.TaskFrom(ctx).String()
+		g.path = name
+	}
+	if set.hook != nil {
+		sink.hook = set.hook
+	}
+	if set.logger != nil {
+		sink.logger = set.logger
+	}
+	g.sink = sink
+	g.prefix = g.path + "/"
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	if set.limit > 0 {
+		g.sem = semaphore.NewWeighted(int64(set.limit))
+	}
+	g.handle = track.Register(g, (*Group).describe)
+	if parent != nil {
+		parent.attach(g)
+	}
+	return g
+}
+
+// checkName panics unless name can be part of a path.
+func checkName(op, group, name string) {
+	bad := ""
+	switch {
+	case name == "":
+		bad = "is empty"
+	case strings.ContainsRune(name, '/'):
+		bad = "contains '/' (paths join names with '/')"
+	case strings.ContainsRune(name, '#'):
+		bad = "contains '#' (paths number repeated names with '#')"
+	default:
+		return
+	}
+	if group == "" {
+		panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
+	}
+	panic(fmt.Sprintf("supervise: group %q: %s: the task name %q %s", group, op, name, bad))
+}
+
+// Go starts fn as a task named name (its path is the group's path + "/" +
+// name, with "#2", "#3"... for a name already in use by a live task). fn
+// receives the task's context: it is done when the group is cancelled or
+// the task's Timeout passes, and it carries the task's identity for pool,
+// guard and leak reports.
+//
+// If the group's context is already done, fn does not run: the task is
+// recorded as skipped. With [WithLimit], Go blocks until a slot is free.
+//
+// Go panics if name is invalid, fn or an option is nil, or Wait or Shutdown
+// has returned.
+//
+//go:noinline
+func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...TaskOption) {
+	site := track.Caller(0)
+	if fn == nil {
+		panic(fmt.Sprintf("supervise: group %q: Go(%q, nil) at %v: the task needs a function", g.path, name, site))
+	}
+	checkName("Go", g.path, name)
+	t := &task{g: g, fn: fn, name: name, site: site}
+	for i, o := range opts {
+		if o == nil {
+			panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", g.path, name, i))
+		}
+		o.applyTask(&t.ts)
+	}
+	t.start = time.Now()
+	g.mu.Lock()
+	if g.finished {
+		g.mu.Unlock()
+		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
+	}
+	t.id.Path = g.taskPath(name)
+	if g.ctx.Err() != nil {
+		g.counts.skipped++
+		g.releaseName(name)
+		g.noteSkipped(t)
+		g.mu.Unlock()
+		g.skip(t)
+		return
+	}
+	g.live++
+	g.counts.started++
+	g.tasks.push(t)
+	if g.sem == nil {
+		g.mu.Unlock()
+		go t.run()
+		return
+	}
+	t.state = stateWaiting
+	g.mu.Unlock()
+	if err := g.sem.Acquire(g.ctx, 1); err != nil {
+		g.mu.Lock()
+		g.tasks.remove(t)
+		g.releaseName(name)
+		g.counts.skipped++
+		g.noteSkipped(t)
+		g.ended()
+		g.mu.Unlock()
+		g.skip(t)
+		return
+	}
+	g.mu.Lock()
+	t.state = stateRunning
+	t.start = time.Now()
+	g.mu.Unlock()
+	go t.run()
+}
+
+// taskPath returns a path for a new task named name that no live task has.
+// Called with g.mu held.
+func (g *Group) taskPath(name string) string {
+	if g.names == nil {
+		g.names = make(map[string]nameUse)
+	}
+	u := g.names[name]
+	u.next++
+	u.live++
+	g.names[name] = u
+	if u.next == 1 {
+		return g.prefix + name
+	}
+	return g.prefix + name + "#" + strconv.Itoa(int(u.next))
+}
+
+// releaseName notes that a task named name ended. Once no live task uses
+// the name, its numbering starts again. Called with g.mu held.
+func (g *Group) releaseName(name string) {
+	u := g.names[name]
+	if u.live <= 1 {
+		delete(g.names, name)
+		return
+	}
+	u.live--
+	g.names[name] = u
+}
+
+// ended notes that a task left the live list. Called with g.mu held.
+func (g *Group) ended() {
+	g.live--
+	if g.live == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+}
+
+// noteSkipped records a skipped task among those stopped by the parent's
+// cancellation, if that is why the group is done. Called with g.mu held.
+func (g *Group) noteSkipped(t *task) {
+	if !g.canceledBySelf() {
+		g.early = append(g.early, strconv.Quote(t.id.Path)+" (never started)")
+	}
+}
+
+// canceledBySelf reports whether the group's context was cancelled by the
+// group itself (a failure, Shutdown) rather than by its parent. Called with
+// g.mu held, once the context is done.
+func (g *Group) canceledBySelf() bool {
+	return g.ownCause != nil && context.Cause(g.ctx) == g.ownCause
+}
+
+func (g *Group) skip(t *task) {
+	if g.sink.wants(g.ctx, Skipped) {
+		g.sink.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
+	}
+}
+
+// Defer adds a step that runs after every task of the group has ended, when
+// Wait or Shutdown finishes the group: steps run last-in first-out, each
+// once, with Shutdown's context (or, for Wait, the group's context without
+// its cancellation). Their failures are part of Wait's and Shutdown's
+// result. A step deferred after that runs at once (see cleanup.Scope.Defer).
+// Defer panics if name is empty or fn is nil.
+//
+//go:noinline
+func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
+	if fn == nil {
+		panic(fmt.Sprintf("supervise: group %q: Defer(%q, nil): the step needs a function", g.path, name))
+	}
+	if name == "" {
+		panic(fmt.Sprintf("supervise: group %q: Defer needs a step name", g.path))
+	}
+	g.mu.Lock()
+	if g.defers == nil {
+		g.defers = cleanup.New(g.path, cleanup.OwnedBy(g.ctx), cleanup.Logger(g.sink.log()))
+	}
+	s := g.defers
+	g.mu.Unlock()
+	s.Defer(name, fn)
+}

@@ -1,0 +1,393 @@
+package supervise_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/tether-go/tether/internal/track"
+	"github.com/tether-go/tether/supervise"
+)
+
+var errBoom = errors.New("boom")
+
+func TestWaitReturnsNilWhenEveryTaskSucceeds(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	var mu sync.Mutex
+	ran := 0
+	for range 10 {
+		g.Go("worker", func(context.Context) error {
+			mu.Lock()
+			ran++
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("Wait = %v, want nil", err)
+	}
+	if ran != 10 {
+		t.Fatalf("%d tasks ran, want 10", ran)
+	}
+}
+
+func TestTaskContextCarriesIdentityAndLabels(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", quiet())
+		release := make(chan struct{})
+		got := make(map[string][3]string)
+		var mu sync.Mutex
+		for range 3 {
+			g.Go("worker", func(ctx context.Context) error {
+				task, _ := pprof.Label(ctx, track.LabelTask)
+				group, _ := pprof.Label(ctx, track.LabelGroup)
+				mu.Lock()
+				got[track.TaskFrom(ctx).Path] = [3]string{task, group}
+				mu.Unlock()
+				<-release
+				return nil
+			})
+		}
+		synctest.Wait()
+		close(release)
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"app/worker", "app/worker#2", "app/worker#3"} {
+			if got[p] != [3]string{p, "app"} {
+				t.Errorf("task %s: labels task=%q group=%q, want task=%q group=app", p, got[p][0], got[p][1], p)
+			}
+		}
+		if len(got) != 3 {
+			t.Errorf("task paths %v, want app/worker, app/worker#2, app/worker#3", got)
+		}
+	})
+}
+
+func TestPathNumberingRestartsWhenNameIsFree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", quiet())
+		var got []string
+		for range 2 {
+			g.Go("once", func(ctx context.Context) error { got = append(got, track.TaskFrom(ctx).Path); return nil })
+			synctest.Wait() // the task has ended before the next one starts
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, []string{"app/once", "app/once"}) {
+			t.Fatalf("sequential tasks got paths %q; a name no live task uses is reused without a number", got)
+		}
+	})
+}
+
+func TestGoroutinesStartedByATaskInheritItsLabels(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	release := make(chan struct{})
+	started := make(chan struct{})
+	g.Go("spawner", func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			close(started)
+			<-release // a goroutine the task started, parked
+		}()
+		<-done
+		return nil
+	})
+	<-started
+	var buf strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	close(release)
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, rec := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(rec, "TestGoroutinesStartedByATaskInheritItsLabels.func1.1") {
+			found = strings.Contains(rec, `"tether.task":"app/spawner"`) && strings.Contains(rec, `"tether.group":"app"`)
+		}
+	}
+	if !found {
+		t.Fatalf("the goroutine a task started does not carry the task's labels in the goroutine profile:\n%s", buf.String())
+	}
+}
+
+func TestFirstFailureCancelsSiblingsWithTheCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		g := supervise.New(context.Background(), "app", rec.options()...)
+		var cause error
+		g.Go("waiter", func(ctx context.Context) error {
+			<-ctx.Done()
+			cause = context.Cause(ctx)
+			return ctx.Err() // an echo of the cancellation: not a failure
+		})
+		g.Go("waiter2", func(ctx context.Context) error {
+			<-ctx.Done()
+			return context.Cause(ctx) // also an echo
+		})
+		synctest.Wait()
+		g.Go("fails", func(context.Context) error { return errBoom })
+		line := here(-1)
+		err := g.Wait()
+
+		var te *supervise.TaskError
+		if !errors.As(cause, &te) || te.Task != "app/fails" || !errors.Is(cause, errBoom) {
+			t.Fatalf("sibling saw cause %v, want the *TaskError of app/fails wrapping boom", cause)
+		}
+		if got := paths(taskErrors(err)); !slices.Equal(got, []string{"app/fails"}) {
+			t.Fatalf("Wait listed %v, want only app/fails; error:\n%v", got, err)
+		}
+		want := `supervise: task "app/fails" (started at ` + line + `) failed after 0s: boom`
+		if err.Error() != want {
+			t.Fatalf("Wait error:\n got %v\nwant %s", err, want)
+		}
+		if k := rec.kinds("app/waiter"); !slices.Equal(k, []string{"started", "canceled"}) {
+			t.Fatalf("events of the echoing sibling: %v, want started, canceled", k)
+		}
+	})
+}
+
+func TestContinueOnErrorKeepsSiblingsRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", supervise.ContinueOnError(), quiet())
+		proceed := make(chan struct{})
+		siblingErr := errors.New("sibling")
+		g.Go("a", func(context.Context) error { return errBoom })
+		g.Go("b", func(ctx context.Context) error {
+			<-proceed
+			if ctx.Err() != nil {
+				return errors.New("cancelled despite ContinueOnError")
+			}
+			return siblingErr
+		})
+		synctest.Wait()
+		close(proceed)
+		err := g.Wait()
+		if got := paths(taskErrors(err)); !slices.Equal(got, []string{"app/a", "app/b"}) {
+			t.Fatalf("Wait listed %v, want app/a and app/b; error:\n%v", got, err)
+		}
+		if !errors.Is(err, errBoom) || !errors.Is(err, siblingErr) {
+			t.Fatalf("errors.Is does not see both failures through %v", err)
+		}
+		if !strings.HasPrefix(err.Error(), `supervise: group "app": 2 tasks failed:`) {
+			t.Fatalf("Wait error does not start with a summary:\n%v", err)
+		}
+	})
+}
+
+func TestTaskErrorFields(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", quiet())
+		g.Go("slow", func(ctx context.Context) error {
+			synctestSleep(3)
+			return errBoom
+		})
+		site := here(-4)
+		var te *supervise.TaskError
+		if err := g.Wait(); !errors.As(err, &te) {
+			t.Fatalf("Wait = %v, want a *TaskError", err)
+		}
+		if te.Task != "app/slow" || te.Site != site || te.End.Sub(te.Start) != 3e9 || te.Err != errBoom || te.Restarts != 0 {
+			t.Fatalf("TaskError = %+v; want app/slow at %s, 3s, boom, 0 restarts", te, site)
+		}
+	})
+}
+
+func TestPanicSurfacesOnceWithTaskAndLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		g := supervise.New(context.Background(), "app", rec.options()...)
+		var siblingCause error
+		g.Go("sibling", func(ctx context.Context) error {
+			<-ctx.Done()
+			siblingCause = context.Cause(ctx)
+			return ctx.Err()
+		})
+		g.Go("parser", func(ctx context.Context) error {
+			var s []int
+			_ = s[3] // index out of range
+			return nil
+		})
+		panicLine := here(-3)
+		goLine := here(-6)
+		err := g.Wait()
+
+		panics := rec.eventsOf(supervise.Panicked)
+		if len(panics) != 1 {
+			t.Fatalf("%d Panicked events, want exactly 1: %+v", len(panics), panics)
+		}
+		pe, ok := panics[0].Err.(*supervise.PanicError)
+		if !ok || pe.Task != "app/parser" || pe.At != panicLine || panics[0].Site != goLine {
+			t.Fatalf("Panicked event = %+v (err %#v); want task app/parser, panic at %s, Go at %s", panics[0], panics[0].Err, panicLine, goLine)
+		}
+		if !strings.Contains(string(pe.Stack), "TestPanicSurfacesOnceWithTaskAndLine") ||
+			strings.Contains(string(pe.Stack), "conc/panics") {
+			t.Fatalf("stack should start at the panicking function:\n%s", pe.Stack)
+		}
+		if k := rec.kinds("app/parser"); !slices.Equal(k, []string{"started", "panicked"}) {
+			t.Fatalf("events of the panicking task: %v, want started, panicked (no second report)", k)
+		}
+		var errorLogs int
+		for _, r := range rec.logs() {
+			if r.Level == slogError && attrs(r)["task"] == "app/parser" {
+				errorLogs++
+				if a := attrs(r); !strings.Contains(a["stack"], "TestPanicSurfacesOnceWithTaskAndLine") || a["site"] != goLine {
+					t.Errorf("panic log attrs %v: want the stack and the Go site", a)
+				}
+			}
+		}
+		if errorLogs != 1 {
+			t.Fatalf("%d error logs for the panic, want 1", errorLogs)
+		}
+		tes := taskErrors(err)
+		if len(tes) != 1 {
+			t.Fatalf("Wait listed %d failures, want 1:\n%v", len(tes), err)
+		}
+		var got *supervise.PanicError
+		if !errors.As(err, &got) || got != pe {
+			t.Fatalf("errors.As(Wait(), *PanicError) = %v, want the reported one", got)
+		}
+		var re runtime.Error
+		if !errors.As(err, &re) {
+			t.Fatalf("errors.As(runtime.Error) fails through %v", err)
+		}
+		want := `supervise: task "app/parser" (started at ` + goLine + `) panicked at ` + panicLine + `: runtime error: index out of range [3] with length 0`
+		if err.Error() != want {
+			t.Fatalf("Wait error:\n got %v\nwant %s", err, want)
+		}
+		if !errors.As(siblingCause, &got) || got != pe {
+			t.Fatalf("sibling saw cause %v, want the panic", siblingCause)
+		}
+	})
+}
+
+func TestGoexitIsReported(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	g.Go("fatal", func(context.Context) error { runtime.Goexit(); return nil })
+	err := g.Wait()
+	if !errors.Is(err, supervise.ErrGoexit) || paths(taskErrors(err))[0] != "app/fatal" {
+		t.Fatalf("Wait = %v, want ErrGoexit for app/fatal", err)
+	}
+}
+
+func TestTasksAfterCancellationAreSkipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		g := supervise.New(context.Background(), "app", rec.options()...)
+		g.Go("fails", func(context.Context) error { return errBoom })
+		synctest.Wait()
+		ran := false
+		g.Go("late", func(context.Context) error { ran = true; return nil })
+		err := g.Wait()
+		if ran {
+			t.Fatal("a task started after the group was cancelled ran")
+		}
+		if got := paths(taskErrors(err)); !slices.Equal(got, []string{"app/fails"}) {
+			t.Fatalf("Wait listed %v, want only app/fails", got)
+		}
+		skipped := rec.eventsOf(supervise.Skipped)
+		if len(skipped) != 1 || skipped[0].Task != "app/late" || !errors.Is(skipped[0].Err, errBoom) {
+			t.Fatalf("Skipped events %+v, want app/late with the group's cause", skipped)
+		}
+	})
+}
+
+func TestGoAfterWaitPanics(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wantPanic(t, "Go after Wait", func() { g.Go("late", func(context.Context) error { return nil }) },
+		`supervise: group "app": Go("late")`, "after Wait or Shutdown returned")
+}
+
+func TestWaitIsRepeatableAndConcurrent(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	g.Go("fails", func(context.Context) error { return errBoom })
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = g.Wait() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, errBoom) || err.Error() != errs[0].Error() {
+			t.Fatalf("Wait #%d = %v, want the same failure as #0 (%v)", i, err, errs[0])
+		}
+	}
+}
+
+func TestParentCancellationIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parent, cancel := context.WithCancel(context.Background())
+		g := supervise.New(parent, "req", quiet())
+		g.Go("fetch", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+		g.Go("render", func(ctx context.Context) error { <-ctx.Done(); return nil }) // finished its work
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		g.Go("late", func(context.Context) error { return nil })
+		err := g.Wait()
+		if !errors.Is(err, context.Canceled) || len(taskErrors(err)) != 0 {
+			t.Fatalf("Wait = %v; want a cancellation error (matching context.Canceled), no task failure", err)
+		}
+		want := `supervise: group "req" was cancelled by its parent context; 2 tasks stopped early or never started: "req/fetch", "req/late" (never started): context canceled`
+		if err.Error() != want {
+			t.Fatalf("Wait error:\n got %v\nwant %s", err, want)
+		}
+	})
+}
+
+func TestParentCancellationWithNoWorkLostIsClean(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	g := supervise.New(parent, "req", quiet())
+	g.Go("server", func(ctx context.Context) error { <-ctx.Done(); return nil })
+	cancel()
+	if err := g.Wait(); err != nil {
+		t.Fatalf("Wait = %v; tasks that stopped cleanly on cancellation are not an error", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ctx := context.Background()
+	fn := func(context.Context) error { return nil }
+	g := supervise.New(ctx, "app", quiet())
+	defer g.Wait()
+	wantPanic(t, "New nil ctx", func() { supervise.New(nil, "app") }, "supervise: New(nil, \"app\")") //nolint:staticcheck // testing the check
+	wantPanic(t, "New empty", func() { supervise.New(ctx, "") }, "supervise: New", "is empty")
+	wantPanic(t, "New slash", func() { supervise.New(ctx, "a/b") }, "supervise: New", `"a/b"`, "'/'")
+	wantPanic(t, "New nil option", func() { supervise.New(ctx, "x", nil) }, "supervise: New", "option 0 is nil")
+	wantPanic(t, "Go nil fn", func() { g.Go("x", nil) }, `supervise: group "app": Go("x", nil)`)
+	wantPanic(t, "Go empty name", func() { g.Go("", fn) }, `supervise: group "app": Go: the task name "" is empty`)
+	wantPanic(t, "Go hash", func() { g.Go("w#2", fn) }, `"w#2"`, "'#'")
+	wantPanic(t, "Go nil option", func() { g.Go("x", fn, nil) }, `Go("x"): task option 0 is nil`)
+	wantPanic(t, "WithLimit 0", func() { supervise.WithLimit(0) }, "supervise: WithLimit(0)")
+	wantPanic(t, "Timeout 0", func() { supervise.Timeout(0) }, "supervise: Timeout(0s)")
+	wantPanic(t, "Timeout negative", func() { supervise.Timeout(-1) }, "supervise: Timeout(-1ns)")
+	wantPanic(t, "Logger nil", func() { supervise.Logger(nil) }, "supervise: Logger(nil)")
+	wantPanic(t, "OnEvent nil", func() { supervise.OnEvent(nil) }, "supervise: OnEvent(nil)")
+	wantPanic(t, "Shutdown nil", func() { g.Shutdown(nil) }, `supervise: group "app": Shutdown(nil)`) //nolint:staticcheck // testing the check
+	wantPanic(t, "Defer nil", func() { g.Defer("x", nil) }, `Defer("x", nil)`)
+	wantPanic(t, "Defer empty", func() { g.Defer("", fn) }, "needs a step name")
+	for _, tc := range []struct {
+		name  string
+		p     supervise.Policy
+		parts []string
+	}{
+		{"negative MinBackoff", supervise.Policy{MinBackoff: -1}, []string{"Policy.MinBackoff is -1ns"}},
+		{"negative MaxBackoff", supervise.Policy{MaxBackoff: -1}, []string{"Policy.MaxBackoff is -1ns"}},
+		{"negative Period", supervise.Policy{Period: -1}, []string{"Policy.Period is -1ns"}},
+		{"negative MaxRestarts", supervise.Policy{MaxRestarts: -1}, []string{"Policy.MaxRestarts is -1"}},
+		{"min above max", supervise.Policy{MinBackoff: 2e9, MaxBackoff: 1e9}, []string{"MinBackoff (2s) is larger than MaxBackoff (1s)"}},
+	} {
+		wantPanic(t, tc.name, func() { supervise.Restart(tc.p) }, append([]string{"supervise: Restart: "}, tc.parts...)...)
+	}
+}

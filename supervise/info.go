@@ -1,0 +1,169 @@
+package supervise
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// TaskInfo describes a live task.
+type TaskInfo struct {
+	Path     string    // the task's path
+	State    string    // "running", "backoff" (waiting to restart) or "waiting-for-slot"
+	Since    time.Time // when it started, or began waiting for a slot
+	Site     string    // where Go was called, "file.go:LINE"
+	Restarts int       // how many times it has been restarted
+
+	// Children are the live tasks of the groups this task created,
+	// recursively.
+	Children []TaskInfo
+}
+
+// Tasks returns the group's live tasks in start order, each with the live
+// tasks of the groups it created. It is a snapshot: tasks may end or start
+// while it is read.
+func (g *Group) Tasks() []TaskInfo {
+	type pending struct {
+		i        int
+		children []*Group
+	}
+	g.mu.Lock()
+	infos := make([]TaskInfo, 0, g.live)
+	var sites []track.Site
+	var kids []pending
+	for t := g.tasks.head; t != nil; t = t.next {
+		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.stateName(), Since: t.start, Restarts: t.restarts})
+		sites = append(sites, t.site)
+		if len(t.children) > 0 {
+			kids = append(kids, pending{len(infos) - 1, append([]*Group(nil), t.children...)})
+		}
+	}
+	g.mu.Unlock()
+	// Symbolise and descend outside the lock.
+	for i := range infos {
+		infos[i].Site = sites[i].String()
+	}
+	for _, k := range kids {
+		for _, c := range k.children {
+			infos[k.i].Children = append(infos[k.i].Children, c.Tasks()...)
+		}
+	}
+	return infos
+}
+
+func (t *task) stateName() string {
+	if t.state == "" {
+		return stateRunning
+	}
+	return t.state
+}
+
+// describe reports the group to leak reports (internal/track).
+func (g *Group) describe() track.State {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st := track.State{
+		Kind:    track.KindGroup,
+		Name:    g.path,
+		Owner:   g.owner,
+		Created: g.created,
+		Site:    g.site,
+		Counters: []track.Counter{
+			{Name: "live", Value: int64(g.live)},
+			{Name: "started", Value: g.counts.started},
+			{Name: "completed", Value: g.counts.completed},
+			{Name: "failed", Value: g.counts.failed},
+			{Name: "canceled", Value: g.counts.canceled},
+			{Name: "skipped", Value: g.counts.skipped},
+			{Name: "restarts", Value: g.counts.restarts},
+		},
+	}
+	var detail string
+	if err := g.ctx.Err(); err != nil && !g.finished {
+		detail = fmt.Sprintf("group cancelled: %v", contextCause(g))
+	} else if g.finished && g.live > 0 {
+		detail = "still running after Shutdown gave up on it"
+	}
+	for t := g.tasks.head; t != nil; t = t.next {
+		st.Items = append(st.Items, track.Item{
+			Kind:   track.ItemTask,
+			Name:   t.id.Path,
+			Owner:  g.owner,
+			Since:  t.start,
+			State:  t.stateName(),
+			Site:   t.site,
+			Detail: detail,
+		})
+	}
+	if !g.finished && g.live == 0 && g.counts.started > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("never waited (%d tasks finished)", g.counts.started))
+	}
+	if f := g.fail; f != nil && len(f.errs) > f.observed {
+		st.Problems = append(st.Problems, fmt.Sprintf("%d failures never observed (call Wait)", len(f.errs)-f.observed))
+	}
+	if g.finished && g.live > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("%d tasks still running after Shutdown", g.live))
+	}
+	return st
+}
+
+func contextCause(g *Group) error {
+	if c := g.ownCause; c != nil {
+		return c
+	}
+	return g.ctx.Err()
+}
+
+// recordFailure adds a failed task and, if nobody has seen the failures yet,
+// arms the check that reports the group if it is garbage-collected before
+// Wait: the common path (no failure) pays nothing for it. Called with g.mu
+// held.
+func (g *Group) recordFailure(te *TaskError) {
+	if g.fail == nil {
+		g.fail = &failures{group: g.path, site: g.site.String(), logger: g.sink.logger}
+	}
+	g.fail.errs = append(g.fail.errs, te)
+	if !g.watched {
+		g.watched = true
+		g.watch = runtime.AddCleanup(g, reportUnobserved, g.fail)
+	}
+}
+
+// reportUnobserved runs when a group with failures nobody has seen is
+// garbage-collected: Wait was never called, so the failures would be lost.
+// It logs them and registers the lost group so that the next leak report
+// lists it.
+func reportUnobserved(f *failures) {
+	n := len(f.errs) - f.observed
+	if n <= 0 {
+		return
+	}
+	track.Register(f, (*failures).describe)
+	msgs := make([]string, 0, n)
+	for _, err := range f.errs[f.observed:] {
+		msgs = append(msgs, err.Error())
+	}
+	l := f.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %d failures never observed:\n\t%s",
+		f.group, f.site, n, strings.Join(msgs, "\n\t")),
+		slog.String("group", f.group),
+		slog.String("created", f.site),
+		slog.Int("failures", n))
+}
+
+// describe reports a group lost with failures unseen.
+func (f *failures) describe() track.State {
+	return track.State{
+		Kind: track.KindGroup,
+		Name: f.group,
+		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %d failures never observed",
+			f.site, len(f.errs)-f.observed)},
+	}
+}

@@ -1,0 +1,193 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// failures are a group's failed tasks. They are kept apart from the Group
+// so that they can be the argument of the garbage-collection check, which
+// must not point back at the group.
+type failures struct {
+	group    string
+	site     string       // where New was called (rendered when the first failure is recorded)
+	logger   *slog.Logger // nil: slog.Default()
+	errs     []error      // *TaskError, in the order the tasks failed
+	observed int          // how many of errs Wait or Shutdown has returned
+}
+
+// Wait waits for every task of the group (including tasks started by its
+// tasks while it waits), then cancels the group's context, runs the
+// Defers, and returns nil or an error listing every failure: each failed
+// task as a *[TaskError] (errors.As finds it, and through it the task's own
+// error or *[PanicError]), each failed Defer, and, when the group's context
+// was cancelled by its parent while tasks were still working, one error
+// saying so that wraps the parent's cause (so errors.Is(err,
+// context.DeadlineExceeded) works). Errors that only echo the group's own
+// cancellation are not listed.
+//
+// Wait may be called more than once and concurrently; each call waits and
+// returns the same failures. Go must not be called after Wait returns.
+func (g *Group) Wait() error {
+	g.mu.Lock()
+	for g.live > 0 {
+		ch := g.idleChan()
+		g.mu.Unlock()
+		<-ch
+		g.mu.Lock()
+	}
+	g.finished = true
+	g.mu.Unlock()
+	return g.finish(context.WithoutCancel(g.ctx), nil)
+}
+
+// Shutdown cancels the group's context with a cause matching [ErrShutdown],
+// waits for its tasks until they have all ended or ctx is done, runs the
+// Defers with ctx, and returns what Wait returns plus, for each task still
+// running (in this group or, recursively, in groups its tasks created), a
+// *[StopError] with the task's path, where it was started, and its
+// goroutine's current stack.
+//
+// Shutdown may be called more than once, and after Wait. Go must not be
+// called after Shutdown returns. Shutdown panics if ctx is nil.
+func (g *Group) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		panic(fmt.Sprintf("supervise: group %q: Shutdown(nil): pass a context bounding the wait", g.path))
+	}
+	start := time.Now()
+	g.mu.Lock()
+	if g.ownCause == nil && g.ctx.Err() == nil {
+		g.ownCause = &shutdownError{group: g.path}
+	}
+	cause := g.ownCause
+	g.mu.Unlock()
+	if cause != nil {
+		g.cancel(cause)
+	}
+
+	g.mu.Lock()
+wait:
+	for g.live > 0 {
+		ch := g.idleChan()
+		g.mu.Unlock()
+		select {
+		case <-ch:
+			g.mu.Lock()
+		case <-ctx.Done():
+			g.mu.Lock()
+			break wait
+		}
+	}
+	g.finished = true
+	stragglers := g.live > 0
+	g.mu.Unlock()
+
+	var unstopped []error
+	if stragglers {
+		unstopped = g.unstoppedErrors(time.Since(start))
+	}
+	return g.finish(ctx, unstopped)
+}
+
+// idleChan returns a channel closed when no task is live. Called with g.mu
+// held and live > 0.
+func (g *Group) idleChan() chan struct{} {
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	return g.idle
+}
+
+// finish runs once per group, after finished is set: it cancels the group's
+// context, runs the Defers with ctx, and unregisters the group if no task is
+// live. Every call then returns the group's result.
+func (g *Group) finish(ctx context.Context, unstopped []error) error {
+	g.mu.Lock()
+	if g.finishDone == nil {
+		g.finishDone = make(chan struct{})
+		defers := g.defers
+		g.mu.Unlock()
+		g.cancel(nil)
+		var deferErr error
+		if defers != nil {
+			deferErr = defers.Close(ctx)
+		}
+		g.mu.Lock()
+		g.deferErr = deferErr
+		close(g.finishDone)
+		quiet := g.live == 0
+		g.mu.Unlock()
+		if quiet {
+			g.unregister()
+		}
+	} else {
+		done := g.finishDone
+		g.mu.Unlock()
+		<-done
+	}
+	return g.result(unstopped)
+}
+
+// result builds what Wait and Shutdown return, and marks every failure as
+// observed.
+func (g *Group) result(unstopped []error) error {
+	g.mu.Lock()
+	var errs []error
+	if f := g.fail; f != nil {
+		errs = append(errs, f.errs...)
+		f.observed = len(f.errs)
+		if g.watched {
+			g.watch.Stop()
+			g.watched = false
+		}
+	}
+	if e := g.earlyError(); e != nil {
+		errs = append(errs, e)
+	}
+	if g.deferErr != nil {
+		errs = append(errs, g.deferErr)
+	}
+	g.mu.Unlock()
+	errs = append(errs, unstopped...)
+	return aggregate(g.path, errs)
+}
+
+// earlyError reports tasks that stopped early, or never started, because
+// the group's parent context was done. Called with g.mu held.
+func (g *Group) earlyError() error {
+	if len(g.early) == 0 {
+		return nil
+	}
+	return &canceledError{
+		msg: fmt.Sprintf("supervise: group %q was cancelled by its parent context; %d tasks stopped early or never started: %s",
+			g.path, len(g.early), strings.Join(g.early, ", ")),
+		cause: context.Cause(g.ctx),
+	}
+}
+
+type canceledError struct {
+	msg   string
+	cause error
+}
+
+func (e *canceledError) Error() string { return e.msg + ": " + e.cause.Error() }
+func (e *canceledError) Unwrap() error { return e.cause }
+
+// unregister takes the group out of leak reports and out of its parent's
+// tree, once.
+func (g *Group) unregister() {
+	g.mu.Lock()
+	if g.gone {
+		g.mu.Unlock()
+		return
+	}
+	g.gone = true
+	g.mu.Unlock()
+	g.handle.Unregister()
+	if g.parent != nil {
+		g.parent.detach(g)
+	}
+}

@@ -1,0 +1,143 @@
+package supervise
+
+import (
+	"bytes"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// unstoppedErrors returns a *StopError for every task still running in the
+// group and, recursively, in the groups its tasks created, each with its
+// goroutine's stack.
+func (g *Group) unstoppedErrors(waited time.Duration) []error {
+	var all []TaskInfo
+	var walk func([]TaskInfo)
+	walk = func(ts []TaskInfo) {
+		for _, t := range ts {
+			all = append(all, t)
+			walk(t.Children)
+		}
+	}
+	walk(g.Tasks())
+	if len(all) == 0 {
+		return nil
+	}
+	g.mu.Lock()
+	g.unstopped = len(all)
+	g.mu.Unlock()
+	paths := make([]string, len(all))
+	for i, t := range all {
+		paths[i] = t.Path
+	}
+	stacks := taskStacks(paths)
+	now := time.Now()
+	errs := make([]error, len(all))
+	for i, t := range all {
+		errs[i] = &StopError{Task: t.Path, Site: t.Site, Running: now.Sub(t.Since), Waited: waited, Stack: stacks[t.Path]}
+	}
+	return errs
+}
+
+// taskStacks returns the stacks of the goroutines labelled with each task
+// path (the task's own goroutine first, then those it started), from the
+// goroutine profile at debug=1.
+//
+// That profile carries pprof labels whatever GODEBUG says and stops the world
+// for well under a millisecond, where runtime.Stack(all) needs
+// GODEBUG=tracebacklabels=1 to show labels (a process-wide setting) and stops
+// the world for tens of milliseconds with many goroutines
+// (BenchmarkTaskStacks). What it lacks is the wait reason, which the top
+// runtime frames (chanrecv, selectgo, semacquire...) show instead.
+func taskStacks(paths []string) map[string]string {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		return nil
+	}
+	want := make(map[string]string, len(paths)) // label text -> path
+	for _, p := range paths {
+		want[`"`+track.LabelTask+`":`+strconv.Quote(p)] = p
+	}
+	own := make(map[string][]string)    // path -> the task goroutine's stack
+	others := make(map[string][]string) // path -> stacks of goroutines it started
+	for _, rec := range strings.Split(buf.String(), "\n\n") {
+		path, stack, isTask := parseRecord(rec, want)
+		if path == "" {
+			continue
+		}
+		if isTask {
+			own[path] = append(own[path], stack)
+		} else {
+			others[path] = append(others[path], stack)
+		}
+	}
+	out := make(map[string]string, len(paths))
+	for _, p := range paths {
+		var b strings.Builder
+		for _, s := range own[p] {
+			b.WriteString(s)
+		}
+		if n := len(others[p]); n > 0 {
+			b.WriteString("and goroutines it started:\n")
+			for _, s := range others[p] {
+				b.WriteString(s)
+			}
+		}
+		out[p] = b.String()
+	}
+	return out
+}
+
+// parseRecord reads one record of a debug=1 goroutine profile:
+//
+//	1 @ 0x47d96e 0x4158ee 0x4dc839 0x483e81
+//	# labels: {"tether.group":"app", "tether.task":"app/worker"}
+//	#	0x4dc838	main.worker+0x18	/src/main.go:13
+//
+// It returns the task path whose label the record carries (or ""), the
+// stack rendered as "function\n\tfile:line\n" lines, and whether it is the
+// task's own goroutine (it runs the task's function).
+func parseRecord(rec string, want map[string]string) (path, stack string, isTask bool) {
+	var b strings.Builder
+	count := ""
+	for line := range strings.Lines(rec) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "# labels: "):
+			labels := strings.Trim(strings.TrimPrefix(line, "# labels: "), "{}")
+			for _, kv := range strings.Split(labels, ", ") {
+				if p, ok := want[kv]; ok {
+					path = p
+				}
+			}
+		case strings.HasPrefix(line, "#\t"):
+			f := strings.Split(line, "\t")
+			if len(f) < 4 {
+				continue
+			}
+			fn := f[2]
+			if i := strings.LastIndex(fn, "+0x"); i > 0 {
+				fn = fn[:i]
+			}
+			if strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.(*task).run") {
+				isTask = true
+			}
+			b.WriteString(fn)
+			b.WriteString("\n\t")
+			b.WriteString(f[3])
+			b.WriteString("\n")
+		case strings.Contains(line, " @ 0x"):
+			count, _, _ = strings.Cut(line, " @ ")
+		}
+	}
+	if path == "" {
+		return "", "", false
+	}
+	if count != "" && count != "1" {
+		return path, count + " goroutines:\n" + b.String(), isTask
+	}
+	return path, b.String(), isTask
+}
