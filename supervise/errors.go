@@ -134,7 +134,7 @@ func (e *StopError) write(b *strings.Builder) {
 	fmt.Fprintf(b, "task %q (started at %s, running %v) did not stop within %v of Shutdown",
 		e.Task, e.Site, round(e.Running), round(e.Waited))
 	if e.Stack != "" {
-		b.WriteString("; its goroutine:\n")
+		b.WriteString("; its goroutine:\n\t\t")
 		b.WriteString(indent(e.Stack, "\t\t"))
 	}
 }
@@ -172,27 +172,35 @@ func aggregate(group string, errs []error) error {
 			return es[0].Error()
 		}
 		var b strings.Builder
-		failed := 0
+		var failed, stuck, other int
 		for _, err := range es {
-			var te *TaskError
-			if errors.As(err, &te) {
+			switch err.(type) {
+			case *TaskError:
 				failed++
+			case *StopError:
+				stuck++
+			default:
+				other++
 			}
 		}
-		if failed == len(es) {
-			fmt.Fprintf(&b, "supervise: group %q: %d tasks failed:", group, failed)
-		} else {
-			fmt.Fprintf(&b, "supervise: group %q: %d errors (%d failed tasks):", group, len(es), failed)
+		var parts []string
+		if failed > 0 {
+			parts = append(parts, plural(failed, "task failed", "tasks failed"))
 		}
+		if stuck > 0 {
+			parts = append(parts, plural(stuck, "task did not stop", "tasks did not stop"))
+		}
+		if other > 0 {
+			parts = append(parts, plural(other, "other error", "other errors"))
+		}
+		fmt.Fprintf(&b, "supervise: group %q: %s:", group, strings.Join(parts, ", "))
 		for _, err := range es {
 			b.WriteString("\n\t* ")
-			var te *TaskError
-			var se *StopError
-			switch {
-			case errors.As(err, &te) && err == error(te):
-				te.write(&b)
-			case errors.As(err, &se) && err == error(se):
-				se.write(&b)
+			switch e := err.(type) {
+			case *TaskError:
+				e.write(&b)
+			case *StopError:
+				e.write(&b)
 			default:
 				b.WriteString(indent(err.Error(), "\t  "))
 			}
@@ -200,6 +208,13 @@ func aggregate(group string, errs []error) error {
 		return b.String()
 	}}
 	return m.ErrorOrNil()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // indent prefixes every line but the first with prefix.

@@ -50,8 +50,8 @@ func (g *Group) unstoppedErrors(waited time.Duration) []error {
 // for well under a millisecond, where runtime.Stack(all) needs
 // GODEBUG=tracebacklabels=1 to show labels (a process-wide setting) and stops
 // the world for tens of milliseconds with many goroutines
-// (BenchmarkTaskStacks). What it lacks is the wait reason, which the top
-// runtime frames (chanrecv, selectgo, semacquire...) show instead.
+// (BenchmarkTaskStacks). What it lacks is the wait reason and the runtime's
+// own frames: the top frame is the line of user code that blocks.
 func taskStacks(paths []string) map[string]string {
 	var buf bytes.Buffer
 	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
@@ -114,7 +114,8 @@ func parseRecord(rec string, want map[string]string) (path, stack string, isTask
 				}
 			}
 		case strings.HasPrefix(line, "#\t"):
-			f := strings.Split(line, "\t")
+			// Fields are separated by one or more tabs (for alignment).
+			f := strings.FieldsFunc(line, func(r rune) bool { return r == '\t' })
 			if len(f) < 4 {
 				continue
 			}
@@ -122,8 +123,11 @@ func parseRecord(rec string, want map[string]string) (path, stack string, isTask
 			if i := strings.LastIndex(fn, "+0x"); i > 0 {
 				fn = fn[:i]
 			}
-			if strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.(*task).run") {
-				isTask = true
+			if strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.") {
+				// The task runner's own frames: they mark the task's
+				// goroutine, and say nothing to the reader.
+				isTask = isTask || strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.(*task).run")
+				continue
 			}
 			b.WriteString(fn)
 			b.WriteString("\n\t")
