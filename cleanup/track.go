@@ -74,8 +74,12 @@ func (l *ledger) describeLost() track.State {
 // reportLost runs when a Scope with steps is garbage-collected before Close
 // started (Close stops this check). Its steps will never run: that is a
 // missing Close. It logs the scope, where it was created and each step with
-// where it was deferred, and registers the lost scope so that the next leak
-// report lists it.
+// where it was deferred, and registers the lost scope for leak reports. The
+// registry holds the record weakly (it never keeps objects alive), so the
+// record lasts until a snapshot or a batch of registrations promotes it and
+// the collector runs again: a report taken soon after lists it; the log is
+// the durable report. A lasting record needs a strong "lost objects" list in
+// internal/track.
 func reportLost(l *ledger) {
 	l.mu.Lock()
 	l.lost = true

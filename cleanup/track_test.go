@@ -2,6 +2,7 @@ package cleanup_test
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -133,11 +134,29 @@ func TestGarbageCollectedScopeIsReported(t *testing.T) {
 	if rec.level != "ERROR" {
 		t.Errorf("logged at %s, want ERROR", rec.level)
 	}
-	st, ok := findState(t.Name())
+}
+
+func TestLostScopeIsListedInTheRegistry(t *testing.T) {
+	// The lost scope's record is registered when the scope is collected.
+	// The registry holds it only weakly, so this test keeps it alive while
+	// it looks (see LoseScope).
+	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
+	s.Defer("db pool", func(context.Context) error { return nil })
+	deferred := here(-1)
+	keep := cleanup.LoseScope(s)
+	var st track.State
+	var ok bool
+	for _, x := range track.Snapshot() {
+		if x.Kind == track.KindScope && x.Name == t.Name() && len(x.Problems) > 0 {
+			st, ok = x, true
+		}
+	}
+	runtime.KeepAlive(keep)
 	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 1 steps never ran") ||
 		len(st.Items) != 1 || st.Items[0].Site.String() != deferred {
-		t.Fatalf("registry after collection: %+v (found %v); want the lost scope with its pending step", st, ok)
+		t.Fatalf("registry entry of a lost scope: %+v (found %v); want its pending step", st, ok)
 	}
+	s.Close(context.Background())
 }
 
 type slogRecord struct{ msg, level string }

@@ -1,5 +1,7 @@
 package supervise
 
+import "log/slog"
+
 // WithoutLabels is an Option for benchmarks: the group's tasks run without
 // pprof labels, to measure what labels cost.
 func WithoutLabels() Option { return noLabelsOption{} }
@@ -12,4 +14,15 @@ func (noLabelsOption) apply(s *settings) { s.noLabels = true }
 func WithJitter(p Policy, random func() float64) Policy {
 	p.random = random
 	return p
+}
+
+// LoseGroup reports a group named name, with one failure wrapping err, as
+// garbage-collected without Wait, the way the collector's cleanup does, and
+// returns the record it registered (the caller keeps it alive while it
+// looks: the registry holds it weakly).
+func LoseGroup(name string, err error) any {
+	f := &failures{group: name, site: "x.go:1", logger: slog.New(slog.DiscardHandler),
+		errs: []error{&TaskError{Task: name + "/t", Err: err}}}
+	reportUnobserved(f)
+	return f
 }

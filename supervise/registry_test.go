@@ -132,8 +132,18 @@ func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 			t.Errorf("report %q does not contain %q", msg, want)
 		}
 	}
-	if st, ok := findGroup(t.Name()); !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Wait") {
-		t.Fatalf("registry after collection: %+v (found %v)", st, ok)
+}
+
+func TestLostGroupIsListedInTheRegistry(t *testing.T) {
+	// The lost group's record is registered when the group is collected.
+	// The registry holds it only weakly, so this test keeps it alive while
+	// it looks (see LoseGroup).
+	keep := supervise.LoseGroup(t.Name(), errBoom)
+	st, ok := findGroup(t.Name())
+	runtime.KeepAlive(keep)
+	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Wait (created at ") ||
+		!strings.Contains(st.Problems[0], "1 failures never observed") {
+		t.Fatalf("registry entry of a lost group: %+v (found %v)", st, ok)
 	}
 }
 

@@ -60,7 +60,9 @@ func TestWithLimitBoundsConcurrencyAndBlocksGo(t *testing.T) {
 		}
 		start := time.Now()
 		var returned []time.Duration
+		produced := make(chan struct{})
 		go func() {
+			defer close(produced)
 			for range 4 {
 				g.Go("w", work)
 				returned = append(returned, time.Since(start))
@@ -73,6 +75,7 @@ func TestWithLimitBoundsConcurrencyAndBlocksGo(t *testing.T) {
 			t.Fatalf("Tasks while the limit is reached = %+v; want 2 running and 1 waiting-for-slot", tasks)
 		}
 		time.Sleep(3 * time.Second)
+		<-produced
 		if err := g.Wait(); err != nil {
 			t.Fatal(err)
 		}
