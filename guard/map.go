@@ -1,0 +1,321 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// Map holds values of type V by key, each key versioned on its own like a
+// [Guard]: Load a key, then CompareAndSwap it, or Update it. A key that does
+// not exist loads as the zero value at version 0, so the first write (with
+// base 0, or any Update) creates it. Writes to different keys do not
+// contend: the default in-memory store spreads keys over independently
+// locked shards.
+//
+// Map keeps its keys in a [Store]: in memory by default, or in the Store
+// given with [WithStore]. Its rules are a Guard's: values are snapshots
+// that must not be modified in place (unless WithClone), Update's fn may run
+// more than once, and a conflict names the key and both writers.
+//
+// A Map must be created with [NewMap]. It is safe for use by multiple
+// goroutines. A Map must not be copied after first use.
+type Map[K comparable, V any] struct {
+	_        noCopy
+	name     string
+	store    Store[K, V]
+	validate func(V) error
+	clone    func(V) V
+	created  time.Time
+	site     track.Site
+	updates  [updateStripes]stripe
+
+	mu      sync.Mutex
+	st      counters // updates are counted in the stripes
+	last    conflict // valid when st.conflicts > 0
+	lastKey K
+}
+
+// updateStripes spreads the Map's commit counter over cache lines, so that
+// writers of different keys do not contend on it.
+const updateStripes = 8
+
+type stripe struct {
+	n atomic.Int64
+	_ [cacheLine - 8]byte
+}
+
+// NewMap returns an empty map named name. Options apply to values as for
+// New; [WithStore] replaces the in-memory store.
+//
+// NewMap panics if name is empty, if an option is nil, or if the Store given
+// with WithStore is not a Store[K, V]. The map registers with tether's leak
+// report like a Guard.
+//
+//go:noinline
+func NewMap[K comparable, V any](name string, opts ...Option[V]) *Map[K, V] {
+	if name == "" {
+		panic("guard: NewMap needs a non-empty name: it names the map in conflicts and reports")
+	}
+	s := settingsOf("NewMap", name, opts)
+	m := &Map[K, V]{
+		name:     name,
+		validate: s.validate,
+		clone:    s.clone,
+		created:  time.Now(),
+		site:     track.Caller(0),
+	}
+	switch st := s.store.(type) {
+	case nil:
+		m.store = newMemStore[K, V]()
+	case Store[K, V]:
+		m.store = st
+	default:
+		var k K
+		var v V
+		panic(fmt.Sprintf("guard: WithStore(%T) given to NewMap %q, which needs a Store[%T, %T]", st, name, k, v))
+	}
+	track.Register(m, (*Map[K, V]).describe)
+	return m
+}
+
+// Load returns key's current version, or the zero value at version 0 if key
+// does not exist. With the in-memory store it never fails and never
+// allocates (unless WithClone's function does); it holds a shard's read lock
+// briefly. Load panics if ctx is nil.
+func (m *Map[K, V]) Load(ctx context.Context, key K) (Snapshot[V], error) {
+	if ctx == nil {
+		panic("guard: nil Context passed to Load on map " + quote(m.name))
+	}
+	s, err := m.store.Load(ctx, key)
+	if err != nil {
+		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "load", err: err}
+	}
+	return s, nil
+}
+
+// CompareAndSwap commits next as version base+1 of key if key is still at
+// version base (0: key does not exist yet), and returns the new snapshot.
+//
+// If another write committed since base, or key was deleted since, nothing
+// is written and CompareAndSwap returns key's current snapshot and a
+// [*ConflictError] naming the key and the task that wrote it. Because a
+// deleted key starts again at version 1, a base above the current version is
+// reported as a conflict too. A validator's refusal or a Store's error is
+// returned wrapped, with the zero Snapshot. ctx identifies the writer, as
+// for Guard. CompareAndSwap panics if ctx is nil.
+//
+//go:noinline
+func (m *Map[K, V]) CompareAndSwap(ctx context.Context, key K, base uint64, next V) (Snapshot[V], error) {
+	if ctx == nil {
+		panic("guard: nil Context passed to CompareAndSwap on map " + quote(m.name))
+	}
+	w := writer{task: track.TaskFrom(ctx).String(), site: track.Caller(0)}
+	if err := m.check(key, w, next); err != nil {
+		return Snapshot[V]{}, err
+	}
+	at := m.now()
+	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, Snapshot[V]{Value: next, Version: base + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
+	if err != nil {
+		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
+	}
+	if !ok {
+		c := m.conflict(key, base, cur, w, 1, at, true)
+		return cur, c.err(m.name, key, nil)
+	}
+	m.committed()
+	return cur, nil
+}
+
+// Update applies fn to key's current value (the zero value if key does not
+// exist) and commits the result as key's next version, retrying on conflict
+// exactly as [Guard.Update] does, with the same rules for fn, ctx and
+// [NoRetry]. A Store's error is returned wrapped, without retrying. Update
+// panics if ctx or fn is nil.
+//
+//go:noinline
+func (m *Map[K, V]) Update(ctx context.Context, key K, fn func(V) (V, error), opts ...UpdateOption) (Snapshot[V], error) {
+	if ctx == nil {
+		panic("guard: nil Context passed to Update on map " + quote(m.name))
+	}
+	if fn == nil {
+		panic("guard: nil func passed to Update on map " + quote(m.name))
+	}
+	var us updateSettings
+	if len(opts) > 0 {
+		us = updateSettingsOf(m.name, opts)
+	}
+	return m.update(ctx, key, writer{task: track.TaskFrom(ctx).String(), site: track.Caller(0)}, fn, us)
+}
+
+func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, error), us updateSettings) (Snapshot[V], error) {
+	cur, err := m.store.Load(ctx, key)
+	if err != nil {
+		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "load", err: err}
+	}
+	for attempt := 1; ; attempt++ {
+		in := cur.Value
+		if m.clone != nil {
+			in = m.clone(in)
+		}
+		next, err := fn(in)
+		if err == nil {
+			err = m.check(key, w, next)
+		}
+		if err != nil {
+			m.finish(attempt)
+			return cur, err
+		}
+		at := m.now()
+		got, ok, err := m.store.CompareAndSwap(ctx, key, cur.Version,
+			Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
+		if err != nil {
+			m.finish(attempt)
+			return cur, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
+		}
+		if ok {
+			m.committed()
+			m.finish(attempt)
+			return got, nil
+		}
+		c := m.conflict(key, cur.Version, got, w, attempt, at, us.noRetry)
+		cur = got
+		if us.noRetry {
+			return cur, c.err(m.name, key, nil)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			m.finish(attempt)
+			return cur, c.err(m.name, key, err)
+		}
+	}
+}
+
+// Delete removes key, whatever its version: it is a blind write. Loading key
+// afterwards gives the zero value at version 0, and writes based on an
+// older version of key fail with a conflict. Delete panics if ctx is nil.
+func (m *Map[K, V]) Delete(ctx context.Context, key K) error {
+	if ctx == nil {
+		panic("guard: nil Context passed to Delete on map " + quote(m.name))
+	}
+	if err := m.store.Delete(ctx, key); err != nil {
+		return &storeError{guard: m.name, key: key, op: "delete", err: err}
+	}
+	return nil
+}
+
+// Range calls fn for each key and its current snapshot, in no particular
+// order, until fn returns false. It is not a consistent view of all keys at
+// one instant: a key written during Range may be seen at either version, or
+// missed if it is created or deleted meanwhile. fn may use the Map. Range
+// panics if ctx or fn is nil.
+func (m *Map[K, V]) Range(ctx context.Context, fn func(K, Snapshot[V]) bool) error {
+	if ctx == nil {
+		panic("guard: nil Context passed to Range on map " + quote(m.name))
+	}
+	if fn == nil {
+		panic("guard: nil func passed to Range on map " + quote(m.name))
+	}
+	err := m.store.Range(ctx, fn)
+	if err != nil {
+		var none any
+		return &storeError{guard: m.name, key: none, op: "range", err: err}
+	}
+	return nil
+}
+
+// Stats returns the map's counters, over all keys, and its last conflict.
+func (m *Map[K, V]) Stats() Stats {
+	m.mu.Lock()
+	c, last, key := m.st, m.last, m.lastKey
+	m.mu.Unlock()
+	s := c.stats()
+	s.Updates = m.updateCount()
+	if c.conflicts > 0 {
+		s.LastConflict = last.err(m.name, key, nil)
+	}
+	return s
+}
+
+// committed counts a commit on a stripe chosen at random, which spreads
+// concurrent writers over cache lines the way per-CPU counters would.
+func (m *Map[K, V]) committed() {
+	m.updates[rand.Uint32()%updateStripes].n.Add(1)
+}
+
+func (m *Map[K, V]) updateCount() int64 {
+	var n int64
+	for i := range m.updates {
+		n += m.updates[i].n.Load()
+	}
+	return n
+}
+
+// conflict counts a refused write on key based on base while cur is current,
+// and keeps it as the last conflict. final says the write will not be
+// retried, so its attempts are recorded now.
+func (m *Map[K, V]) conflict(key K, base uint64, cur Snapshot[V], w writer, attempt int, at time.Time, final bool) conflict {
+	c := conflict{
+		base: base, current: cur.Version, writer: cur.Writer, writerSite: cur.Site,
+		task: w.task, site: w.site, attempts: attempt, at: at,
+	}
+	m.mu.Lock()
+	m.st.conflicts++
+	m.last, m.lastKey = c, key
+	if final {
+		m.st.finish(attempt)
+	}
+	m.mu.Unlock()
+	return c
+}
+
+// finish records the retries of an Update.
+func (m *Map[K, V]) finish(attempt int) {
+	if attempt > 1 {
+		m.mu.Lock()
+		m.st.finish(attempt)
+		m.mu.Unlock()
+	}
+}
+
+func (m *Map[K, V]) check(key K, w writer, v V) error {
+	if m.validate == nil {
+		return nil
+	}
+	if err := m.validate(v); err != nil {
+		return &refusedError{guard: m.name, key: key, w: w, err: err}
+	}
+	return nil
+}
+
+func (m *Map[K, V]) now() time.Time { return m.created.Add(time.Since(m.created)) }
+
+// describe reports the map to tether's leak report, like Guard.describe.
+func (m *Map[K, V]) describe() track.State {
+	m.mu.Lock()
+	c, last, key := m.st, m.last, m.lastKey
+	m.mu.Unlock()
+	st := track.State{
+		Kind:    track.KindGuard,
+		Name:    m.name,
+		Created: m.created,
+		Site:    m.site,
+	}
+	if mem, ok := m.store.(*memStore[K, V]); ok {
+		st.Counters = append(st.Counters, counter("keys", int64(mem.len())))
+	}
+	st.Counters = append(st.Counters,
+		counter("updates", m.updateCount()),
+		counter("conflicts", c.conflicts),
+		counter("retries", c.retries),
+		counter("max_retries", c.maxRetries),
+	)
+	if c.conflicts > 0 {
+		st.Items = []track.Item{last.item("key " + formatKey(key))}
+	}
+	return st
+}
