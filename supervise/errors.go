@@ -56,14 +56,14 @@ func (e *TaskError) write(b *strings.Builder) {
 		b.WriteString(e.Site)
 		b.WriteString(")")
 	}
-	var pe *PanicError
-	var te *TimeoutError
-	switch {
-	case errors.As(e.Err, &pe) && !errors.Is(e.Err, ErrRestartLimit):
-		fmt.Fprintf(b, " panicked at %s: %v", pe.At, pe.Value)
+	// Only the task's own panic or timeout is rendered as such; a panic in
+	// a child group is part of the error the task returned.
+	switch err := e.Err.(type) {
+	case *PanicError:
+		fmt.Fprintf(b, " panicked at %s: %v", err.At, err.Value)
 		return
-	case errors.As(e.Err, &te) && te.Task == e.Task && !errors.Is(e.Err, ErrRestartLimit):
-		fmt.Fprintf(b, " timed out after %v", te.After)
+	case *timedOut:
+		fmt.Fprintf(b, " timed out after %v: %v", err.timeout.After, err.err)
 		return
 	}
 	if !e.End.IsZero() {

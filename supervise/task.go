@@ -191,9 +191,8 @@ func (g *Group) echoes(err error) bool {
 	if g.ctx.Err() == nil {
 		return false
 	}
-	var pe *PanicError
-	if errors.As(err, &pe) {
-		return false
+	if _, ok := err.(*PanicError); ok {
+		return false // the task's own panic is never an echo
 	}
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, context.Cause(g.ctx))
@@ -213,11 +212,10 @@ func (t *task) exit() {
 		now = time.Now()
 		te = &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.start, End: now, Restarts: t.rs.total}
 		kind := Failed
-		var pe *PanicError
-		switch {
-		case errors.Is(t.err, ErrRestartLimit):
+		switch t.err.(type) {
+		case *restartLimitError:
 			kind = GaveUp
-		case errors.As(t.err, &pe):
+		case *PanicError:
 			kind = 0 // reported when it was recovered
 		}
 		if kind != 0 && g.sink.wants(t, kind) {

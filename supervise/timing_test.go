@@ -35,7 +35,7 @@ func TestTimeoutCauseNamesTheTask(t *testing.T) {
 		if cause.Error() != `supervise: task "app/fetch" timed out after 5s` {
 			t.Fatalf("cause message %q", cause)
 		}
-		want := `supervise: task "app/fetch" (started at ` + site + `) timed out after 5s`
+		want := `supervise: task "app/fetch" (started at ` + site + `) timed out after 5s: context deadline exceeded`
 		if err == nil || err.Error() != want || !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Wait error:\n got %v\nwant %s (matching TimeoutError and DeadlineExceeded)", err, want)
 		}
