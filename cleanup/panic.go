@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"bytes"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -14,7 +15,38 @@ import (
 // holds the panicking frames.
 func recovered(v any) *PanicError {
 	r := panics.NewRecovered(1, v)
-	return &PanicError{Value: v, At: panicAt(r.Callers), Stack: r.Stack}
+	return &PanicError{Value: v, At: panicAt(r.Callers), Stack: trimRecovery(r.Stack)}
+}
+
+// trimRecovery removes from a debug.Stack taken while recovering the frames
+// of the recovery itself (debug.Stack, conc, the deferred function and
+// runtime's panic), so that the stack starts at the panicking function, as
+// a crash's would.
+func trimRecovery(stack []byte) []byte {
+	header, rest, ok := bytes.Cut(stack, []byte("\n"))
+	if !ok {
+		return stack
+	}
+	// The runtime's panic frame is "panic({...})\n\t.../runtime/panic.go:N +0x..\n".
+	i := bytes.Index(rest, []byte("\npanic("))
+	if !bytes.HasPrefix(rest, []byte("panic(")) && i < 0 {
+		return stack
+	}
+	after := rest
+	if i >= 0 {
+		after = rest[i+1:]
+	}
+	// Skip the panic line and its file line.
+	for range 2 {
+		_, after, ok = bytes.Cut(after, []byte("\n"))
+		if !ok {
+			return stack
+		}
+	}
+	out := make([]byte, 0, len(header)+1+len(after))
+	out = append(out, header...)
+	out = append(out, '\n')
+	return append(out, after...)
 }
 
 // panicAt returns "file.go:LINE" of the first frame in callers that belongs to

@@ -101,10 +101,16 @@ func (s *eventSink) emit(ctx context.Context, e Event) {
 		s.hook(e)
 	}
 	l := s.log()
-	lvl := e.Kind.level()
-	if !l.Enabled(ctx, lvl) {
-		return
+	if lvl := e.Kind.level(); l.Enabled(ctx, lvl) {
+		logEvent(ctx, l, lvl, &e)
 	}
+}
+
+// logEvent logs e, apart from emit so that a hook alone costs no logging
+// frame.
+//
+//go:noinline
+func logEvent(ctx context.Context, l *slog.Logger, lvl slog.Level, e *Event) {
 	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs, slog.String("task", e.Task), slog.String("group", e.Group))
 	if e.Kind != Started && e.Kind != Skipped {

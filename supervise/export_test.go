@@ -8,7 +8,7 @@ func WithoutLabels() Option { return noLabelsOption{} }
 
 type noLabelsOption struct{}
 
-func (noLabelsOption) apply(s *settings) { s.noLabels = true }
+func (noLabelsOption) apply(s settings) settings { s.noLabels = true; return s }
 
 // WithJitter returns p with its jitter source replaced (values in [0, 1)).
 func WithJitter(p Policy, random func() float64) Policy {

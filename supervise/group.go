@@ -22,7 +22,6 @@ import (
 // one of the group's own tasks while Wait is waiting is fine.
 type Group struct {
 	path   string // the group's path; tasks are path + "/" + name
-	prefix string // path + "/"
 	owner  string // path of the task that created the group ("" at the root)
 	parent *task  // that task, when it runs under a Group
 
@@ -33,7 +32,7 @@ type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	sink            *eventSink
+	sink            eventSink
 	continueOnError bool
 	sem             *semaphore.Weighted
 	noLabels        bool
@@ -42,23 +41,36 @@ type Group struct {
 	handle          track.Handle
 
 	mu         sync.Mutex
-	tasks      taskList           // live tasks
-	live       int                // len(tasks)
-	names      map[string]nameUse // per task name: for unique paths
-	idle       chan struct{}      // closed when live drops to 0, if a waiter made it
-	ownCause   error              // the cause this group cancelled itself with
-	fail       *failures          // nil until the first failure
-	early      []string           // quoted paths of tasks stopped or skipped because the parent context was done
-	counts     counts             //
-	finished   bool               // Wait or Shutdown has decided the group is over: Go panics
-	finishDone chan struct{}      // closed when the first finish has run the Defers
-	deferErr   error              // the Defers' result
-	defers     *cleanup.Scope     // created by the first Defer
-	unstopped  int                // tasks Shutdown gave up on
-	gone       bool               // unregistered
-	watch      runtime.Cleanup    // reports the group if it is collected with failures unseen
+	tasks      taskList            // live tasks
+	live       int                 // len(tasks)
+	name0      string              // the first name in use (most groups use one or a few)
+	use0       nameUse             // its numbering, without a map
+	names      map[string]*nameUse // numbering of the other names in use
+	idle       chan struct{}       // closed when live drops to 0, if a waiter made it
+	ownCause   error               // the cause this group cancelled itself with
+	fail       *failures           // nil until the first failure
+	early      []string            // quoted paths of tasks stopped or skipped because the parent context was done
+	counts     counts              //
+	finished   bool                // Wait or Shutdown has decided the group is over: Go panics
+	finishing  finishState         // whether finish has run the Defers
+	finishWait chan struct{}       // made by a finish call that waits for another; closed when done
+	deferErr   error               // the Defers' result
+	defers     *cleanup.Scope      // created by the first Defer
+	unstopped  int                 // tasks Shutdown gave up on
+	gone       bool                // unregistered
+	watch      runtime.Cleanup     // reports the group if it is collected with failures unseen
 	watched    bool
 }
+
+// nameUse numbers the live tasks of one name: paths are unique among live
+// tasks.
+type finishState uint8
+
+const (
+	notFinished finishState = iota
+	finishRunning
+	finishDone
+)
 
 type nameUse struct{ next, live int32 }
 
@@ -89,7 +101,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 		if o == nil {
 			panic(fmt.Sprintf("supervise: New(ctx, %q): option %d is nil", name, i))
 		}
-		o.apply(&set)
+		set = o.apply(set)
 	}
 	g := &Group{
 		continueOnError: set.continueOnError,
@@ -98,24 +110,21 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 		site:            site,
 	}
 	parent, _ := ctx.Value(taskKey{}).(*task)
-	sink := &eventSink{}
 	if parent != nil {
 		g.parent = parent
 		g.owner = parent.id.Path
 		g.path = parent.childPath(name)
-		*sink = *parent.g.sink
+		g.sink = parent.g.sink
 	} else {
 		g.owner = track.TaskFrom(ctx).String()
 		g.path = name
 	}
 	if set.hook != nil {
-		sink.hook = set.hook
+		g.sink.hook = set.hook
 	}
 	if set.logger != nil {
-		sink.logger = set.logger
+		g.sink.logger = set.logger
 	}
-	g.sink = sink
-	g.prefix = g.path + "/"
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if set.limit > 0 {
 		g.sem = semaphore.NewWeighted(int64(set.limit))
@@ -172,16 +181,19 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		}
 		o.applyTask(&t.ts)
 	}
+	if t.ts.policy != nil {
+		t.rs = &restarts{}
+	}
 	t.start = time.Now()
 	g.mu.Lock()
 	if g.finished {
 		g.mu.Unlock()
 		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
 	}
-	t.id.Path = g.taskPath(name)
+	t.id.Path, t.use = g.taskPath(name)
 	if g.ctx.Err() != nil {
 		g.counts.skipped++
-		g.releaseName(name)
+		g.releaseName(t)
 		g.noteSkipped(t)
 		g.mu.Unlock()
 		g.skip(t)
@@ -200,7 +212,7 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	if err := g.sem.Acquire(g.ctx, 1); err != nil {
 		g.mu.Lock()
 		g.tasks.remove(t)
-		g.releaseName(name)
+		g.releaseName(t)
 		g.counts.skipped++
 		g.noteSkipped(t)
 		g.ended()
@@ -215,32 +227,46 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	go t.run()
 }
 
-// taskPath returns a path for a new task named name that no live task has.
-// Called with g.mu held.
-func (g *Group) taskPath(name string) string {
-	if g.names == nil {
-		g.names = make(map[string]nameUse)
+// taskPath returns a path for a new task named name that no live task has,
+// and the numbering it took it from. Called with g.mu held.
+func (g *Group) taskPath(name string) (string, *nameUse) {
+	var u *nameUse
+	switch {
+	case g.name0 == name:
+		u = &g.use0
+	case g.name0 == "":
+		g.name0 = name
+		g.use0 = nameUse{}
+		u = &g.use0
+	default:
+		if u = g.names[name]; u == nil {
+			if g.names == nil {
+				g.names = make(map[string]*nameUse)
+			}
+			u = &nameUse{}
+			g.names[name] = u
+		}
 	}
-	u := g.names[name]
 	u.next++
 	u.live++
-	g.names[name] = u
 	if u.next == 1 {
-		return g.prefix + name
+		return g.path + "/" + name, u
 	}
-	return g.prefix + name + "#" + strconv.Itoa(int(u.next))
+	return g.path + "/" + name + "#" + strconv.Itoa(int(u.next)), u
 }
 
-// releaseName notes that a task named name ended. Once no live task uses
+// releaseName notes that a task of t's name ended. Once no live task uses
 // the name, its numbering starts again. Called with g.mu held.
-func (g *Group) releaseName(name string) {
-	u := g.names[name]
-	if u.live <= 1 {
-		delete(g.names, name)
+func (g *Group) releaseName(t *task) {
+	u := t.use
+	if u.live--; u.live > 0 {
 		return
 	}
-	u.live--
-	g.names[name] = u
+	if u == &g.use0 {
+		g.name0 = ""
+	} else {
+		delete(g.names, t.name)
+	}
 }
 
 // ended notes that a task left the live list. Called with g.mu held.
@@ -291,6 +317,11 @@ func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
 	g.mu.Lock()
 	if g.defers == nil {
 		g.defers = cleanup.New(g.path, cleanup.OwnedBy(g.ctx), cleanup.Logger(g.sink.log()))
+		if g.finishing != notFinished {
+			// The group's Defers have run already (there were none): a
+			// closed scope runs this one at once, like any late step.
+			g.defers.Close(context.Background())
+		}
 	}
 	s := g.defers
 	g.mu.Unlock()

@@ -36,10 +36,10 @@ func (g *Group) Tasks() []TaskInfo {
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
-		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.stateName(), Since: t.start, Restarts: t.restarts})
+		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.state.String(), Since: t.start, Restarts: int(t.restarts)})
 		sites = append(sites, t.site)
-		if len(t.children) > 0 {
-			kids = append(kids, pending{len(infos) - 1, append([]*Group(nil), t.children...)})
+		if t.kids != nil && len(t.kids.groups) > 0 {
+			kids = append(kids, pending{len(infos) - 1, append([]*Group(nil), t.kids.groups...)})
 		}
 	}
 	g.mu.Unlock()
@@ -53,13 +53,6 @@ func (g *Group) Tasks() []TaskInfo {
 		}
 	}
 	return infos
-}
-
-func (t *task) stateName() string {
-	if t.state == "" {
-		return stateRunning
-	}
-	return t.state
 }
 
 // describe reports the group to leak reports (internal/track).
@@ -94,7 +87,7 @@ func (g *Group) describe() track.State {
 			Name:   t.id.Path,
 			Owner:  g.owner,
 			Since:  t.start,
-			State:  t.stateName(),
+			State:  t.state.String(),
 			Site:   t.site,
 			Detail: detail,
 		})
@@ -135,8 +128,10 @@ func (g *Group) recordFailure(te *TaskError) {
 
 // reportUnobserved runs when a group with failures nobody has seen is
 // garbage-collected: Wait was never called, so the failures would be lost.
-// It logs them and registers the lost group so that the next leak report
-// lists it.
+// It logs them and registers the lost group for leak reports. The registry
+// holds that record weakly (it never keeps objects alive), so only a report
+// taken soon after is sure to list it; the log is the durable report. A
+// lasting record needs a strong "lost objects" list in internal/track.
 func reportUnobserved(f *failures) {
 	n := len(f.errs) - f.observed
 	if n <= 0 {

@@ -41,7 +41,7 @@ func (g *Group) Wait() error {
 	}
 	g.finished = true
 	g.mu.Unlock()
-	return g.finish(context.WithoutCancel(g.ctx), nil)
+	return g.finish(nil, nil)
 }
 
 // Shutdown cancels the group's context with a cause matching [ErrShutdown],
@@ -102,31 +102,44 @@ func (g *Group) idleChan() chan struct{} {
 }
 
 // finish runs once per group, after finished is set: it cancels the group's
-// context, runs the Defers with ctx, and unregisters the group if no task is
-// live. Every call then returns the group's result.
+// context, runs the Defers with ctx (nil means the group's context without
+// its cancellation), and unregisters the group if no task is live. Every
+// call then returns the group's result.
 func (g *Group) finish(ctx context.Context, unstopped []error) error {
 	g.mu.Lock()
-	if g.finishDone == nil {
-		g.finishDone = make(chan struct{})
+	switch g.finishing {
+	case notFinished:
+		g.finishing = finishRunning
 		defers := g.defers
 		g.mu.Unlock()
 		g.cancel(nil)
 		var deferErr error
 		if defers != nil {
+			if ctx == nil {
+				ctx = context.WithoutCancel(g.ctx)
+			}
 			deferErr = defers.Close(ctx)
 		}
 		g.mu.Lock()
 		g.deferErr = deferErr
-		close(g.finishDone)
+		g.finishing = finishDone
+		if g.finishWait != nil {
+			close(g.finishWait)
+		}
 		quiet := g.live == 0
 		g.mu.Unlock()
 		if quiet {
 			g.unregister()
 		}
-	} else {
-		done := g.finishDone
+	case finishRunning:
+		if g.finishWait == nil {
+			g.finishWait = make(chan struct{})
+		}
+		done := g.finishWait
 		g.mu.Unlock()
 		<-done
+	default:
+		g.mu.Unlock()
 	}
 	return g.result(unstopped)
 }

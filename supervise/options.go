@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Option configures a Group in New.
-type Option interface{ apply(*settings) }
+// Option configures a Group in New. Options apply by value, so that New's
+// settings never escape to the heap.
+type Option interface{ apply(settings) settings }
 
 type settings struct {
 	limit           int
@@ -19,7 +20,7 @@ type settings struct {
 
 type limitOption int
 
-func (n limitOption) apply(s *settings) { s.limit = int(n) }
+func (n limitOption) apply(s settings) settings { s.limit = int(n); return s }
 
 // WithLimit caps the group's running tasks at n. Go blocks while n tasks
 // run, until a slot frees or the group's context is done (the task is then
@@ -37,7 +38,7 @@ func WithLimit(n int) Option {
 
 type continueOption struct{}
 
-func (continueOption) apply(s *settings) { s.continueOnError = true }
+func (continueOption) apply(s settings) settings { s.continueOnError = true; return s }
 
 // ContinueOnError keeps the group running when a task fails: its context is
 // not cancelled, and Wait still returns every failure. By default the first
@@ -46,7 +47,7 @@ func ContinueOnError() Option { return continueOption{} }
 
 type loggerOption struct{ l *slog.Logger }
 
-func (o loggerOption) apply(s *settings) { s.logger = o.l }
+func (o loggerOption) apply(s settings) settings { s.logger = o.l; return s }
 
 // Logger sets the logger of the group's events (see [Event] for levels).
 // Child groups inherit it. By default events go to slog.Default() as it is
@@ -61,7 +62,7 @@ func Logger(l *slog.Logger) Option {
 
 type hookOption func(Event)
 
-func (h hookOption) apply(s *settings) { s.hook = h }
+func (h hookOption) apply(s settings) settings { s.hook = h; return s }
 
 // OnEvent calls fn with every event of the group and of its child groups,
 // synchronously, on the goroutine where the event happens (usually the

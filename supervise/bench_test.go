@@ -1,0 +1,166 @@
+package supervise_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"testing"
+
+	"github.com/sourcegraph/conc"
+	"github.com/sourcegraph/conc/pool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tether-go/tether/supervise"
+)
+
+// runner is one implementation of "start n tasks, wait for them": tether and
+// its peers, behind one tiny interface.
+type runner func(n int, fn func(context.Context) error) error
+
+var quietLogger = slog.New(slog.DiscardHandler)
+
+func tetherRunner(opts ...supervise.Option) runner {
+	opts = append(opts, supervise.Logger(quietLogger))
+	return func(n int, fn func(context.Context) error) error {
+		g := supervise.New(context.Background(), "bench", opts...)
+		for range n {
+			g.Go("task", fn)
+		}
+		return g.Wait()
+	}
+}
+
+var impls = []struct {
+	name string
+	run  runner
+}{
+	{"tether", tetherRunner()},
+	{"tether-nolabels", tetherRunner(supervise.WithoutLabels())},
+	{"tether-hook", tetherRunner(supervise.OnEvent(func(supervise.Event) {}))},
+	{"errgroup", func(n int, fn func(context.Context) error) error {
+		var g errgroup.Group
+		ctx := context.Background()
+		for range n {
+			g.Go(func() error { return fn(ctx) })
+		}
+		return g.Wait()
+	}},
+	{"errgroup-ctx", func(n int, fn func(context.Context) error) error {
+		g, ctx := errgroup.WithContext(context.Background())
+		for range n {
+			g.Go(func() error { return fn(ctx) })
+		}
+		return g.Wait()
+	}},
+	{"conc", func(n int, fn func(context.Context) error) error {
+		var wg conc.WaitGroup
+		ctx := context.Background()
+		for range n {
+			wg.Go(func() { fn(ctx) })
+		}
+		wg.Wait()
+		return nil
+	}},
+	{"conc-pool", func(n int, fn func(context.Context) error) error {
+		p := pool.New().WithErrors()
+		ctx := context.Background()
+		for range n {
+			p.Go(func() error { return fn(ctx) })
+		}
+		return p.Wait()
+	}},
+	{"waitgroup", func(n int, fn func(context.Context) error) error {
+		var wg sync.WaitGroup
+		ctx := context.Background()
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fn(ctx)
+			}()
+		}
+		wg.Wait()
+		return nil
+	}},
+}
+
+// BenchmarkGoWait measures starting n tasks that return nil at once and
+// waiting for them, per implementation. ns/task is ns/op divided by n.
+//
+//	impl=tether           supervise with its defaults (labels, registry, events to a discarding logger)
+//	impl=tether-nolabels  the same without pprof labels: the difference is what labels cost
+//	impl=tether-hook      the same with a no-op OnEvent hook: the difference is what events cost
+//	impl=errgroup, errgroup-ctx, conc, conc-pool, waitgroup: the peers
+func BenchmarkGoWait(b *testing.B) {
+	fn := func(context.Context) error { return nil }
+	for _, n := range []int{1, 100} {
+		for _, impl := range impls {
+			b.Run(fmt.Sprintf("impl=%s/tasks=%d", impl.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := impl.run(n, fn); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+			})
+		}
+	}
+}
+
+// BenchmarkLabels isolates what supervise does per task for pprof labels:
+// build a label context (group and task) and set it on the goroutine.
+func BenchmarkLabels(b *testing.B) {
+	group := context.Background()
+	b.Run("how=both-per-task", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/task#2"))
+			pprof.SetGoroutineLabels(ctx)
+		}
+		pprof.SetGoroutineLabels(context.Background())
+	})
+	groupCtx := pprof.WithLabels(group, pprof.Labels("tether.group", "app"))
+	b.Run("how=group-prebuilt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx := pprof.WithLabels(groupCtx, pprof.Labels("tether.task", "app/task#2"))
+			pprof.SetGoroutineLabels(ctx)
+		}
+		pprof.SetGoroutineLabels(context.Background())
+	})
+}
+
+// BenchmarkTaskStacks compares the two ways to find a labelled goroutine's
+// stack, with 1000 parked goroutines besides: the debug=1 goroutine profile
+// (which Shutdown uses) and runtime.Stack of every goroutine (which needs
+// GODEBUG=tracebacklabels=1 to show labels).
+func BenchmarkTaskStacks(b *testing.B) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Go(func() { <-stop })
+	}
+	defer func() { close(stop); wg.Wait() }()
+	b.Run("how=profile-debug1", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			pprof.Lookup("goroutine").WriteTo(&buf, 1)
+		}
+	})
+	b.Run("how=runtime-stack-all", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 1<<20)
+		for b.Loop() {
+			for runtime.Stack(buf, true) == len(buf) {
+				buf = make([]byte, 2*len(buf))
+			}
+		}
+	})
+}

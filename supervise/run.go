@@ -1,0 +1,286 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"runtime/pprof"
+	"strconv"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// A task's goroutine starts with a small stack (2KB, less a guard), and
+// growing it costs more than everything else a task does. So the functions
+// on the common path (run, attempt, exit) keep their frames small: building
+// events, errors and restart decisions happens in separate functions that
+// are not inlined, and runs only when wanted (BenchmarkGoWait).
+
+// run is the task's goroutine.
+func (t *task) run() {
+	defer t.exit()
+	t.setup()
+	began := t.start
+	for {
+		err := t.attempt(began)
+		if !t.again(err) {
+			return
+		}
+		var ok bool
+		if began, ok = t.backoff(err); !ok {
+			return
+		}
+	}
+}
+
+// setup builds the task's context (the group's, plus pprof labels and the
+// task's identity), puts the labels on the goroutine, and reports the start.
+//
+//go:noinline
+func (t *task) setup() {
+	g := t.g
+	ctx := g.ctx
+	if !g.noLabels {
+		ctx = pprof.WithLabels(ctx, pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path))
+	}
+	t.Context = track.WithTask(ctx, &t.id)
+	if !g.noLabels {
+		pprof.SetGoroutineLabels(t)
+	}
+	if g.sink.wants(t, Started) {
+		t.emit(Started, t.start, t.start, nil, 0)
+	}
+}
+
+// again decides what a run's result means: it sets the outcome and returns
+// false when the task is over, true when the policy restarts it.
+func (t *task) again(err error) bool {
+	g := t.g
+	switch {
+	case err == nil:
+		if t.ts.policy == nil || !t.ts.policy.Always || g.ctx.Err() != nil {
+			t.outcome = completed
+			return false
+		}
+	case g.echoes(err):
+		t.outcome, t.err = canceled, err
+		return false
+	case t.ts.policy == nil:
+		t.outcome, t.err = failed, err
+		return false
+	}
+	return true
+}
+
+// backoff waits before a restart: it returns when the next run begins, or
+// ok false when the policy gives up or the group ends first (the outcome is
+// then set).
+//
+//go:noinline
+func (t *task) backoff(err error) (began time.Time, ok bool) {
+	g := t.g
+	now := time.Now()
+	delay, recent, ok := t.rs.next(t.ts.policy, now)
+	if !ok {
+		t.outcome = failed
+		t.err = &restartLimitError{restarts: recent, period: t.ts.policy.Period, last: err}
+		return time.Time{}, false
+	}
+	g.mu.Lock()
+	t.state = stateBackoff
+	g.counts.restarts++
+	g.mu.Unlock()
+	if g.sink.wants(t, Restarting) {
+		t.emit(Restarting, now, t.start, err, delay)
+	}
+	timer := time.NewTimer(delay)
+	select {
+	case <-timer.C:
+	case <-g.ctx.Done():
+		timer.Stop()
+		t.outcome, t.err = canceled, err
+		return time.Time{}, false
+	}
+	began = time.Now()
+	t.rs.record(began)
+	g.mu.Lock()
+	t.state = stateRunning
+	t.restarts = int32(t.rs.total)
+	g.mu.Unlock()
+	return began, true
+}
+
+// attempt runs fn once, recovering a panic (reported at once) into a
+// *PanicError. If fn calls runtime.Goexit, attempt never returns and inFn
+// stays set for exit to see.
+func (t *task) attempt(began time.Time) (err error) {
+	if t.ts.timeout > 0 {
+		return t.attemptWithTimeout(began)
+	}
+	t.inFn = true
+	defer t.recoverPanic(&err, began)
+	err = t.fn(t)
+	t.inFn = false
+	return err
+}
+
+// attemptWithTimeout is attempt for a task with a Timeout.
+//
+//go:noinline
+func (t *task) attemptWithTimeout(began time.Time) (err error) {
+	d := t.ts.timeout
+	ctx, cancel := context.WithTimeoutCause(t, d, &TimeoutError{Task: t.id.Path, After: d})
+	defer cancel()
+	t.inFn = true
+	defer t.recoverPanic(&err, began)
+	err = t.fn(ctx)
+	t.inFn = false
+	var te *TimeoutError
+	if err != nil && errors.As(context.Cause(ctx), &te) && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+		err = &timedOut{timeout: te, err: err}
+	}
+	return err
+}
+
+// recoverPanic is deferred around fn: it turns a panic into the error
+// *errp and reports it at once. A Goexit passes through (inFn stays set).
+func (t *task) recoverPanic(errp *error, began time.Time) {
+	if !t.inFn {
+		return
+	}
+	if v := recover(); v != nil {
+		t.inFn = false
+		*errp = t.panicked(v, began)
+	}
+}
+
+// panicked builds the *PanicError of a recovered panic and reports it at
+// once: a panic is never held until Wait.
+//
+//go:noinline
+func (t *task) panicked(v any, began time.Time) error {
+	pe := recovered(t.id.Path, v)
+	if t.g.sink.wants(t, Panicked) {
+		t.emit(Panicked, time.Now(), began, pe, 0)
+	}
+	return pe
+}
+
+// emit builds an event of the task and delivers it.
+//
+//go:noinline
+func (t *task) emit(kind EventKind, now, began time.Time, err error, backoff time.Duration) {
+	g := t.g
+	e := Event{Kind: kind, Group: g.path, Task: t.id.Path, Time: now, Err: err, Restarts: t.restartCount(), Backoff: backoff}
+	if kind != Started {
+		e.Duration = now.Sub(began)
+	}
+	switch kind {
+	case Failed, Panicked, GaveUp:
+		e.Site = t.site.String()
+	}
+	g.sink.emit(t, e)
+}
+
+// timedOut is a task's error when its Timeout passed: errors.As finds the
+// *TimeoutError, and the message is what the task returned.
+type timedOut struct {
+	timeout *TimeoutError
+	err     error
+}
+
+func (e *timedOut) Error() string   { return e.err.Error() }
+func (e *timedOut) Unwrap() []error { return []error{e.timeout, e.err} }
+
+// echoes reports whether err only echoes the group's cancellation: the
+// group's context is done and err is its error or its cause.
+func (g *Group) echoes(err error) bool {
+	if g.ctx.Err() == nil {
+		return false
+	}
+	if _, ok := err.(*PanicError); ok {
+		return false // the task's own panic is never an echo
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Cause(g.ctx))
+}
+
+// exit runs when the task's goroutine ends, however it ends: it reports the
+// outcome and takes the task off the live list.
+func (t *task) exit() {
+	g := t.g
+	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
+		t.outcome, t.err = failed, ErrGoexit
+	}
+	var te *TaskError
+	switch t.outcome {
+	case failed:
+		te = t.failure()
+	case completed:
+		if g.sink.wants(t, Completed) {
+			t.emit(Completed, time.Now(), t.start, nil, 0)
+		}
+	case canceled:
+		if g.sink.wants(t, Canceled) {
+			t.emit(Canceled, time.Now(), t.start, t.err, 0)
+		}
+	}
+	if g.sem != nil {
+		g.sem.Release(1)
+	}
+	g.mu.Lock()
+	g.tasks.remove(t)
+	g.releaseName(t)
+	switch t.outcome {
+	case completed:
+		g.counts.completed++
+	case canceled:
+		g.counts.canceled++
+		if !g.canceledBySelf() {
+			g.early = append(g.early, strconv.Quote(t.id.Path))
+		}
+	case failed:
+		g.failedLocked(te)
+	}
+	g.ended() // after the failure is recorded: Wait may return now
+	quiet := g.live == 0 && g.finishing == finishDone
+	g.mu.Unlock()
+	if quiet {
+		g.unregister()
+	}
+}
+
+// failure builds the *TaskError of a failed task and reports it (a panic
+// was reported when it was recovered).
+//
+//go:noinline
+func (t *task) failure() *TaskError {
+	now := time.Now()
+	te := &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.start, End: now, Restarts: t.restartCount()}
+	kind := Failed
+	switch t.err.(type) {
+	case *restartLimitError:
+		kind = GaveUp
+	case *PanicError:
+		kind = 0
+	}
+	if kind != 0 && t.g.sink.wants(t, kind) {
+		t.emit(kind, now, t.start, t.err, 0)
+	}
+	return te
+}
+
+// failedLocked records a failure and, unless the group continues on errors
+// or is already done, cancels the group with the failure as the cause.
+// Called with g.mu held: cancelling runs no code of ours or of the user's
+// (context.AfterFunc callbacks run on their own goroutines).
+//
+//go:noinline
+func (g *Group) failedLocked(te *TaskError) {
+	g.counts.failed++
+	g.recordFailure(te)
+	if !g.continueOnError && g.ownCause == nil && g.ctx.Err() == nil {
+		g.ownCause = te
+		g.cancel(te)
+	}
+}
