@@ -16,14 +16,21 @@
 // # Paths
 //
 // A root group's path is its name. A task's path is its group's path, "/",
-// and its name; a second live task with the same name gets "#2", a third
-// "#3", and so on, so that paths are unique among live tasks: "app/worker",
-// "app/worker#2". A group created with a task's context is that task's
-// child, and its path continues the task's: New(ctx, "conns") inside task
-// "app/http" is "app/http/conns", and its tasks are "app/http/conns/handler",
-// "app/http/conns/handler#2"... Names must not be empty or contain '/' or
-// '#'. Use a small set of role names ("handler"), not per-request ones: the
-// detail of each request belongs in its logs.
+// and its name, with "#2", "#3"... for the second, third... task of that
+// name in the group: "app/worker", "app/worker#2". Numbers are never reused
+// within a group, so a path names one task instance: a goroutine a task left
+// behind still carries a label that no later task has. A group created with
+// a task's context is that task's child, and its path continues the task's:
+// New(ctx, "conns") inside task "app/http" is "app/http/conns" (a second
+// child of the same name is "app/http/conns#2"), and its tasks are
+// "app/http/conns/handler", "app/http/conns/handler#2"...
+//
+// Names must not be empty or contain '/' or '#'. Use a small set of role
+// names ("handler", not "handler-"+id): each group keeps a counter per
+// distinct name, and the detail of each request belongs in its logs. Give
+// root groups distinct names (a service has one, under supervise.Main):
+// paths are unique among the tasks of one tree, and leak reports match
+// goroutines to tasks by path.
 //
 // Each task's context carries its identity (package pool records it as a
 // lease's holder, package guard as a value's writer), and each task runs

@@ -41,29 +41,28 @@ type Group struct {
 	handle          track.Handle
 
 	mu         sync.Mutex
-	tasks      taskList            // live tasks
-	live       int                 // len(tasks)
-	name0      string              // the first name in use (most groups use one or a few)
-	use0       nameUse             // its numbering, without a map
-	names      map[string]*nameUse // numbering of the other names in use
-	idle       chan struct{}       // closed when live drops to 0, if a waiter made it
-	ownCause   error               // the cause this group cancelled itself with
-	fail       *failures           // nil until the first failure
-	early      []string            // quoted paths of tasks stopped or skipped because the parent context was done
-	counts     counts              //
-	finished   bool                // Wait or Shutdown has decided the group is over: Go panics
-	finishing  finishState         // whether finish has run the Defers
-	finishWait chan struct{}       // made by a finish call that waits for another; closed when done
-	deferErr   error               // the Defers' result
-	defers     *cleanup.Scope      // created by the first Defer
-	unstopped  int                 // tasks Shutdown gave up on
-	gone       bool                // unregistered
-	watch      runtime.Cleanup     // reports the group if it is collected with failures unseen
+	tasks      taskList        // live tasks
+	live       int             // len(tasks)
+	name0      string          // the first task name (most groups use one or a few)
+	count0     int             // how many tasks were named name0, without a map
+	names      map[string]int  // how many tasks had each other name
+	idle       chan struct{}   // closed when live drops to 0, if a waiter made it
+	ownCause   error           // the cause this group cancelled itself with
+	fail       *failures       // nil until the first failure
+	early      []string        // quoted paths of tasks stopped or skipped because the parent context was done
+	counts     counts          //
+	finished   bool            // Wait or Shutdown has decided the group is over: Go panics
+	finishing  finishState     // whether finish has run the Defers
+	finishWait chan struct{}   // made by a finish call that waits for another; closed when done
+	deferErr   error           // the Defers' result
+	defers     *cleanup.Scope  // created by the first Defer
+	unstopped  int             // tasks Shutdown gave up on
+	gone       bool            // unregistered
+	watch      runtime.Cleanup // reports the group if it is collected with failures unseen
 	watched    bool
 }
 
-// nameUse numbers the live tasks of one name: paths are unique among live
-// tasks.
+// finishState says whether finish has run a group's Defers.
 type finishState uint8
 
 const (
@@ -71,8 +70,6 @@ const (
 	finishRunning
 	finishDone
 )
-
-type nameUse struct{ next, live int32 }
 
 type counts struct {
 	started, completed, failed, canceled, skipped, restarts int64
@@ -190,10 +187,9 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		g.mu.Unlock()
 		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
 	}
-	t.id.Path, t.use = g.taskPath(name)
+	t.id.Path = g.taskPath(name)
 	if g.ctx.Err() != nil {
 		g.counts.skipped++
-		g.releaseName(t)
 		g.noteSkipped(t)
 		g.mu.Unlock()
 		g.skip(t)
@@ -212,7 +208,6 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	if err := g.sem.Acquire(g.ctx, 1); err != nil {
 		g.mu.Lock()
 		g.tasks.remove(t)
-		g.releaseName(t)
 		g.counts.skipped++
 		g.noteSkipped(t)
 		g.ended()
@@ -227,46 +222,31 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	go t.run()
 }
 
-// taskPath returns a path for a new task named name that no live task has,
-// and the numbering it took it from. Called with g.mu held.
-func (g *Group) taskPath(name string) (string, *nameUse) {
-	var u *nameUse
+// taskPath returns the path of a new task named name: the group's path,
+// the name, and "#n" for the nth task of that name. Numbers are never
+// reused within a group, so a path names one task instance for the group's
+// whole life: a goroutine left behind by a task that ended keeps a label no
+// later task has. Called with g.mu held.
+func (g *Group) taskPath(name string) string {
+	var n int
 	switch {
 	case g.name0 == name:
-		u = &g.use0
+		g.count0++
+		n = g.count0
 	case g.name0 == "":
-		g.name0 = name
-		g.use0 = nameUse{}
-		u = &g.use0
+		g.name0, g.count0 = name, 1
+		n = 1
 	default:
-		if u = g.names[name]; u == nil {
-			if g.names == nil {
-				g.names = make(map[string]*nameUse)
-			}
-			u = &nameUse{}
-			g.names[name] = u
+		if g.names == nil {
+			g.names = make(map[string]int)
 		}
+		n = g.names[name] + 1
+		g.names[name] = n
 	}
-	u.next++
-	u.live++
-	if u.next == 1 {
-		return g.path + "/" + name, u
+	if n == 1 {
+		return g.path + "/" + name
 	}
-	return g.path + "/" + name + "#" + strconv.Itoa(int(u.next)), u
-}
-
-// releaseName notes that a task of t's name ended. Once no live task uses
-// the name, its numbering starts again. Called with g.mu held.
-func (g *Group) releaseName(t *task) {
-	u := t.use
-	if u.live--; u.live > 0 {
-		return
-	}
-	if u == &g.use0 {
-		g.name0 = ""
-	} else {
-		delete(g.names, t.name)
-	}
+	return g.path + "/" + name + "#" + strconv.Itoa(n)
 }
 
 // ended notes that a task left the live list. Called with g.mu held.

@@ -70,7 +70,7 @@ func TestTaskContextCarriesIdentityAndLabels(t *testing.T) {
 	})
 }
 
-func TestPathNumberingRestartsWhenNameIsFree(t *testing.T) {
+func TestPathNumbersAreNeverReused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := supervise.New(context.Background(), "app", quiet())
 		var got []string
@@ -81,8 +81,8 @@ func TestPathNumberingRestartsWhenNameIsFree(t *testing.T) {
 		if err := g.Wait(); err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(got, []string{"app/once", "app/once"}) {
-			t.Fatalf("sequential tasks got paths %q; a name no live task uses is reused without a number", got)
+		if !slices.Equal(got, []string{"app/once", "app/once#2"}) {
+			t.Fatalf("sequential tasks got paths %q, want app/once then app/once#2 (a path names one task instance)", got)
 		}
 	})
 }

@@ -230,7 +230,6 @@ func (t *task) exit() {
 	}
 	g.mu.Lock()
 	g.tasks.remove(t)
-	g.releaseName(t)
 	switch t.outcome {
 	case completed:
 		g.counts.completed++

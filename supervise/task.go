@@ -34,7 +34,6 @@ type task struct {
 	g    *Group
 	fn   func(context.Context) error
 	name string
-	use  *nameUse   // the numbering of name (guarded by g.mu)
 	id   track.Task // Path; immutable once published
 	site track.Site // where Go was called
 	ts   taskSettings
