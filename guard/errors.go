@@ -35,7 +35,7 @@ type ConflictError struct {
 	Task     string    // task whose write was refused; "" outside a task
 	Site     Site      // where the refused write was made
 	Attempts int       // how many times the write was tried: 1 for CompareAndSwap
-	At       time.Time // when the conflict was detected
+	At       time.Time // when the refused write was attempted
 	Err      error     // why Update stopped retrying (ctx.Err()); nil otherwise
 }
 

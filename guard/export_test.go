@@ -25,7 +25,7 @@ func (rd *Reader[T]) Marked() bool { return rd.x&seen != 0 }
 // Mark is step 3: try to set the seen bit on the loaded state, then reload
 // it. It reports whether the CAS succeeded.
 func (rd *Reader[T]) Mark() bool {
-	ok := rd.x != 0 && rd.r.state.CompareAndSwap(rd.x, rd.x|seen)
+	ok := rd.r.state.CompareAndSwap(rd.x, rd.x|seen)
 	rd.x = rd.r.state.Load()
 	return ok
 }

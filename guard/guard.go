@@ -72,7 +72,7 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 		site:     track.Caller(0),
 	}
 	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pcs: g.site}}}
-	r.publish(1)
+	r.state.Store(1 << 1)
 	g.cur.Store(r)
 	track.Register(g, (*Guard[T]).describe)
 	return g
@@ -94,9 +94,7 @@ func (g *Guard[T]) Load() Snapshot[T] {
 			}
 			continue
 		}
-		if x != 0 {
-			r.state.CompareAndSwap(x, x|seen)
-		}
+		r.state.CompareAndSwap(x, x|seen)
 	}
 }
 
@@ -182,6 +180,9 @@ func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...Up
 }
 
 func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
+	// Read the clock before the value, not between fn and the commit,
+	// so that the window in which another write can conflict holds only fn.
+	at := g.now()
 	cur := g.current()
 	for attempt := 1; ; attempt++ {
 		in := cur.Value
@@ -196,7 +197,6 @@ func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), 
 			g.finish(attempt)
 			return cur, err
 		}
-		at := g.now()
 		g.mu.Lock()
 		r := g.cur.Load()
 		if r.snap.Version == cur.Version {
@@ -216,6 +216,7 @@ func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), 
 			g.finish(attempt)
 			return cur, g.conflictError(c, err)
 		}
+		at = g.now()
 	}
 }
 
@@ -236,17 +237,24 @@ func (g *Guard[T]) current() Snapshot[T] {
 // commitLocked publishes next as the successor of r, the current record,
 // and keeps r for reuse if no Load read it (see record). g.mu must be held.
 func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, attempt int) Snapshot[T] {
+	v := r.snap.Version + 1
 	n := g.spare
 	g.spare = nil
 	if n == nil {
 		n = new(record[T])
-	}
-	v := r.snap.Version
-	n.snap = Snapshot[T]{Value: next, Version: v + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}}
-	n.publish(v + 1)
+		n.state.Store(v << 1)
+	} // else retire already gave n version v's state.
+	// Field by field: a whole-struct store of a type with pointers goes
+	// through typedmemmove, which costs more than the fields do.
+	n.snap.Value = next
+	n.snap.Version = v
+	n.snap.Writer = w.task
+	n.snap.At = at
+	n.snap.Site = Site{pcs: w.site}
 	g.cur.Store(n)
-	if r.retire(v) {
-		r.snap = Snapshot[T]{} // drop what the old value references
+	if r.retire(v - 1) {
+		var zero T
+		r.snap.Value = zero // do not keep the old value alive
 		g.spare = r
 	}
 	g.st.updates++

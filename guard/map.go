@@ -154,6 +154,7 @@ func (m *Map[K, V]) Update(ctx context.Context, key K, fn func(V) (V, error), op
 }
 
 func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, error), us updateSettings) (Snapshot[V], error) {
+	at := m.now() // before the load: see Guard.update
 	cur, err := m.store.Load(ctx, key)
 	if err != nil {
 		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "load", err: err}
@@ -171,7 +172,6 @@ func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, 
 			m.finish(attempt)
 			return cur, err
 		}
-		at := m.now()
 		got, ok, err := m.store.CompareAndSwap(ctx, key, cur.Version,
 			Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
 		if err != nil {
@@ -192,6 +192,7 @@ func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, 
 			m.finish(attempt)
 			return cur, c.err(m.name, key, err)
 		}
+		at = m.now()
 	}
 }
 

@@ -10,30 +10,34 @@ import "sync/atomic"
 // would hand that reader a torn value, and is a data race. So a record is
 // reused only if no reader ever read it, which readers announce with one bit:
 //
-//	state = version<<1 | seen   (0 once retired for reuse)
+//	state = version<<1 | seen
 //
 // Reader (Load), lock-free:
 //
 //  1. r := cur; x := r.state
 //  2. if x has seen: if cur == r, copy r.snap and return; else retry
-//  3. if x != 0: CAS r.state from x to x|seen; retry
+//  3. else CAS r.state from x to x|seen; retry
 //
-// Writer (commit), under the guard's mutex:
+// Writer (commit of version v+1 over record old at version v), under the
+// guard's mutex:
 //
-//  4. fill a spare record n; n.state = (v+1)<<1; cur = n
-//  5. if CAS old.state from v<<1 to 0 succeeds, keep old as the spare
+//  4. take the spare record n, whose state is already (v+1)<<1 (or
+//     allocate one and set it); fill n.snap; cur = n
+//  5. if CAS old.state from v<<1 to (v+2)<<1 succeeds, keep old as the
+//     spare: the next commit, which is version v+2, refills it
 //
-// The seen bit is only ever set by a CAS from a live version (3), and the
-// retirement CAS (5) only succeeds if it is clear. So the two CASes on one
-// version are ordered, and exactly one wins. If the reader's wins, the
-// version is never reused: the record stays immutable, and it is left to the
-// garbage collector when the guard moves on. If the writer's wins, the bit
-// can no longer be set (the state is 0, later a new version), and no reader
-// copied the old version, since copying (2) requires the bit. Hence a reader
-// that sees the bit at (2) holds a record that will never change, and cur ==
-// r tells it that this record is still the current version, the one it must
-// return (a record is current only in its latest version, so the check
-// cannot be fooled by reuse: a reused record's latest version is unseen).
+// The reader's mark (3) and the writer's retirement (5) of version v are
+// both CASes from v<<1, so exactly one of them succeeds. If the reader's
+// does, the retirement fails and the record is never reused: it stays
+// immutable and is left to the garbage collector once the guard moves on.
+// If the writer's does, no reader ever marked version v, so none copied it,
+// because copying (2) requires the mark; a late reader's CAS fails, it
+// reloads the state, and at worst marks version v+2 early, which only means
+// that version will not be reused either. So a record whose state a reader
+// saw marked never changes again, and cur == r at (2) tells the reader that
+// this is still the current version, the one it must return. Reuse cannot
+// fool the check: a reused record is current only in its newest version,
+// which the reader then marks and copies.
 //
 // Writers (Update, CompareAndSwap, Stats) read the current record only while
 // holding the mutex, under which no record is refilled, so they do not mark
@@ -51,10 +55,11 @@ import "sync/atomic"
 // For the race detector: a record's snap is written (4) before the atomic
 // store that publishes it, and read (2) only after an atomic load that
 // observed that store; it is rewritten (4, on reuse) only after a successful
-// CAS (5), which proves no Load read it since it was written.
+// CAS (5), which proves that no Load read it since it was last written.
 type record[T any] struct {
 	// state is version<<1, with bit 0 (seen) set once a Load read this
-	// version, or 0 once the record was retired for reuse.
+	// version. A retired record already holds the state of the version it
+	// will be refilled with.
 	state atomic.Uint64
 	// snap is immutable from publication until the record is retired,
 	// and rewritten only if no Load read it.
@@ -63,9 +68,7 @@ type record[T any] struct {
 
 const seen = 1
 
-// publish makes version v of the record readable.
-func (r *record[T]) publish(v uint64) { r.state.Store(v << 1) }
-
-// retire reports whether no Load read version v of r, and if so makes sure
-// none ever will, so that r may be refilled (step 5).
-func (r *record[T]) retire(v uint64) bool { return r.state.CompareAndSwap(v<<1, 0) }
+// retire reports whether no Load read version v of r, and if so gives r the
+// state of version v+2, which it will hold when the next commit refills it
+// (step 5).
+func (r *record[T]) retire(v uint64) bool { return r.state.CompareAndSwap(v<<1, (v+2)<<1) }
