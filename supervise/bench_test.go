@@ -164,3 +164,26 @@ func BenchmarkTaskStacks(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkNewWait measures a group's own cost: create it and wait for it,
+// with no task. tether registers the group for leak reports; errgroup is
+// the peer with a context.
+func BenchmarkNewWait(b *testing.B) {
+	b.Run("impl=tether", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := supervise.New(context.Background(), "bench").Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=errgroup-ctx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			g, _ := errgroup.WithContext(context.Background())
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -40,9 +41,16 @@ type Group struct {
 	site            track.Site
 	handle          track.Handle
 
+	// live counts tasks started and not ended. A task that completes
+	// decrements it and pushes itself on exited without taking mu, so that
+	// ending tasks do not contend with Go; whoever next takes mu for the
+	// task list drains exited first.
+	live      atomic.Int32
+	exited    atomic.Pointer[task] // ended tasks still in tasks, linked by nextExited
+	completed atomic.Int64
+
 	mu         sync.Mutex
-	tasks      taskList        // live tasks
-	live       int             // len(tasks)
+	tasks      taskList        // live tasks (and exited ones not yet drained)
 	name0      string          // the first task name (most groups use one or a few)
 	count0     int             // how many tasks were named name0, without a map
 	names      map[string]int  // how many tasks had each other name
@@ -56,7 +64,6 @@ type Group struct {
 	finishWait chan struct{}   // made by a finish call that waits for another; closed when done
 	deferErr   error           // the Defers' result
 	defers     *cleanup.Scope  // created by the first Defer
-	unstopped  int             // tasks Shutdown gave up on
 	gone       bool            // unregistered
 	watch      runtime.Cleanup // reports the group if it is collected with failures unseen
 	watched    bool
@@ -72,7 +79,7 @@ const (
 )
 
 type counts struct {
-	started, completed, failed, canceled, skipped, restarts int64
+	started, failed, canceled, skipped, restarts int64
 }
 
 // New returns a group whose tasks run under ctx. name names the group in
@@ -135,16 +142,19 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 
 // checkName panics unless name can be part of a path.
 func checkName(op, group, name string) {
-	bad := ""
+	ok := name != ""
+	for i := 0; ok && i < len(name); i++ {
+		ok = name[i] != '/' && name[i] != '#'
+	}
+	if ok {
+		return
+	}
+	bad := "is empty"
 	switch {
-	case name == "":
-		bad = "is empty"
 	case strings.ContainsRune(name, '/'):
 		bad = "contains '/' (paths join names with '/')"
 	case strings.ContainsRune(name, '#'):
 		bad = "contains '#' (paths number repeated names with '#')"
-	default:
-		return
 	}
 	if group == "" {
 		panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
@@ -152,11 +162,12 @@ func checkName(op, group, name string) {
 	panic(fmt.Sprintf("supervise: group %q: %s: the task name %q %s", group, op, name, bad))
 }
 
-// Go starts fn as a task named name (its path is the group's path + "/" +
-// name, with "#2", "#3"... for a name already in use by a live task). fn
-// receives the task's context: it is done when the group is cancelled or
-// the task's Timeout passes, and it carries the task's identity for pool,
-// guard and leak reports.
+// Go starts fn as a task named name: its path is the group's path + "/" +
+// name, with "#2", "#3"... for the second, third... task of that name (see
+// Paths in the package doc). fn receives the task's context: it is done
+// when the group is cancelled or the task's Timeout passes, and it carries
+// the task's identity for pool, guard and leak reports. fn runs on a new
+// goroutine, which ends when fn returns for good (after any restarts).
 //
 // If the group's context is already done, fn does not run: the task is
 // recorded as skipped. With [WithLimit], Go blocks until a slot is free.
@@ -183,6 +194,7 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	}
 	t.start = time.Now()
 	g.mu.Lock()
+	g.drainLocked()
 	if g.finished {
 		g.mu.Unlock()
 		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
@@ -195,7 +207,7 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		g.skip(t)
 		return
 	}
-	g.live++
+	g.live.Add(1)
 	g.counts.started++
 	g.tasks.push(t)
 	if g.sem == nil {
@@ -210,7 +222,8 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		g.tasks.remove(t)
 		g.counts.skipped++
 		g.noteSkipped(t)
-		g.ended()
+		g.live.Add(-1)
+		g.wakeLocked()
 		g.mu.Unlock()
 		g.skip(t)
 		return
@@ -249,12 +262,37 @@ func (g *Group) taskPath(name string) string {
 	return g.path + "/" + name + "#" + strconv.Itoa(n)
 }
 
-// ended notes that a task left the live list. Called with g.mu held.
-func (g *Group) ended() {
-	g.live--
-	if g.live == 0 && g.idle != nil {
+// wakeLocked wakes the waiters of Wait and Shutdown if no task is live.
+// Called with g.mu held.
+func (g *Group) wakeLocked() {
+	if g.live.Load() == 0 && g.idle != nil {
 		close(g.idle)
 		g.idle = nil
+	}
+}
+
+// drainLocked takes the tasks that completed without the lock off the task
+// list. Called with g.mu held.
+func (g *Group) drainLocked() {
+	if g.exited.Load() == nil {
+		return
+	}
+	for t := g.exited.Swap(nil); t != nil; {
+		next := t.nextExited
+		t.nextExited = nil
+		g.tasks.remove(t)
+		t = next
+	}
+}
+
+// pushExited adds a completed task to the exited stack.
+func (g *Group) pushExited(t *task) {
+	for {
+		head := g.exited.Load()
+		t.nextExited = head
+		if g.exited.CompareAndSwap(head, t) {
+			return
+		}
 	}
 }
 

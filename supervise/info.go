@@ -32,7 +32,8 @@ func (g *Group) Tasks() []TaskInfo {
 		children []*Group
 	}
 	g.mu.Lock()
-	infos := make([]TaskInfo, 0, g.live)
+	g.drainLocked()
+	infos := make([]TaskInfo, 0, g.live.Load())
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
@@ -59,6 +60,8 @@ func (g *Group) Tasks() []TaskInfo {
 func (g *Group) describe() track.State {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.drainLocked()
+	live := g.live.Load()
 	st := track.State{
 		Kind:    track.KindGroup,
 		Name:    g.path,
@@ -66,9 +69,9 @@ func (g *Group) describe() track.State {
 		Created: g.created,
 		Site:    g.site,
 		Counters: []track.Counter{
-			{Name: "live", Value: int64(g.live)},
+			{Name: "live", Value: int64(live)},
 			{Name: "started", Value: g.counts.started},
-			{Name: "completed", Value: g.counts.completed},
+			{Name: "completed", Value: g.completed.Load()},
 			{Name: "failed", Value: g.counts.failed},
 			{Name: "canceled", Value: g.counts.canceled},
 			{Name: "skipped", Value: g.counts.skipped},
@@ -78,7 +81,7 @@ func (g *Group) describe() track.State {
 	var detail string
 	if err := g.ctx.Err(); err != nil && !g.finished {
 		detail = fmt.Sprintf("group cancelled: %v", contextCause(g))
-	} else if g.finished && g.live > 0 {
+	} else if g.finished && live > 0 {
 		detail = "still running after Shutdown gave up on it"
 	}
 	for t := g.tasks.head; t != nil; t = t.next {
@@ -92,14 +95,14 @@ func (g *Group) describe() track.State {
 			Detail: detail,
 		})
 	}
-	if !g.finished && g.live == 0 && g.counts.started > 0 {
+	if !g.finished && live == 0 && g.counts.started > 0 {
 		st.Problems = append(st.Problems, fmt.Sprintf("never waited (%d tasks finished)", g.counts.started))
 	}
 	if f := g.fail; f != nil && len(f.errs) > f.observed {
 		st.Problems = append(st.Problems, fmt.Sprintf("%d failures never observed (call Wait)", len(f.errs)-f.observed))
 	}
-	if g.finished && g.live > 0 {
-		st.Problems = append(st.Problems, fmt.Sprintf("%d tasks still running after Shutdown", g.live))
+	if g.finished && live > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("%d tasks still running after Shutdown", live))
 	}
 	return st
 }

@@ -33,12 +33,13 @@ type failures struct {
 // returns the same failures. Go must not be called after Wait returns.
 func (g *Group) Wait() error {
 	g.mu.Lock()
-	for g.live > 0 {
+	for g.live.Load() > 0 {
 		ch := g.idleChan()
 		g.mu.Unlock()
 		<-ch
 		g.mu.Lock()
 	}
+	g.drainLocked()
 	g.finished = true
 	g.mu.Unlock()
 	return g.finish(nil, nil)
@@ -70,7 +71,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 
 	g.mu.Lock()
 wait:
-	for g.live > 0 {
+	for g.live.Load() > 0 {
 		ch := g.idleChan()
 		g.mu.Unlock()
 		select {
@@ -81,8 +82,9 @@ wait:
 			break wait
 		}
 	}
+	g.drainLocked()
 	g.finished = true
-	stragglers := g.live > 0
+	stragglers := g.live.Load() > 0
 	g.mu.Unlock()
 
 	var unstopped []error
@@ -126,7 +128,7 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 		if g.finishWait != nil {
 			close(g.finishWait)
 		}
-		quiet := g.live == 0
+		quiet := g.live.Load() == 0
 		g.mu.Unlock()
 		if quiet {
 			g.unregister()

@@ -65,7 +65,9 @@ func (t *task) again(err error) bool {
 	case g.echoes(err):
 		t.outcome, t.err = canceled, err
 		return false
-	case t.ts.policy == nil:
+	case t.ts.policy == nil || g.ctx.Err() != nil:
+		// No policy, or the group is ending: no restart, and a real
+		// failure is never dropped.
 		t.outcome, t.err = failed, err
 		return false
 	}
@@ -228,11 +230,18 @@ func (t *task) exit() {
 	if g.sem != nil {
 		g.sem.Release(1)
 	}
+	if t.outcome == completed {
+		// The common path takes no lock (see Group.live).
+		g.completed.Add(1)
+		g.pushExited(t)
+		if g.live.Add(-1) == 0 {
+			g.lastExit()
+		}
+		return
+	}
 	g.mu.Lock()
 	g.tasks.remove(t)
 	switch t.outcome {
-	case completed:
-		g.counts.completed++
 	case canceled:
 		g.counts.canceled++
 		if !g.canceledBySelf() {
@@ -241,8 +250,21 @@ func (t *task) exit() {
 	case failed:
 		g.failedLocked(te)
 	}
-	g.ended() // after the failure is recorded: Wait may return now
-	quiet := g.live == 0 && g.finishing == finishDone
+	g.live.Add(-1) // after the failure is recorded: Wait may return now
+	g.wakeLocked()
+	quiet := g.live.Load() == 0 && g.finishing == finishDone
+	g.mu.Unlock()
+	if quiet {
+		g.unregister()
+	}
+}
+
+// lastExit runs when the last live task completed: it wakes Wait and, after
+// a Shutdown that gave up on tasks, unregisters the group.
+func (g *Group) lastExit() {
+	g.mu.Lock()
+	g.wakeLocked()
+	quiet := g.live.Load() == 0 && g.finishing == finishDone
 	g.mu.Unlock()
 	if quiet {
 		g.unregister()

@@ -26,9 +26,6 @@ func (g *Group) unstoppedErrors(waited time.Duration) []error {
 	if len(all) == 0 {
 		return nil
 	}
-	g.mu.Lock()
-	g.unstopped = len(all)
-	g.mu.Unlock()
 	paths := make([]string, len(all))
 	for i, t := range all {
 		paths[i] = t.Path

@@ -43,6 +43,7 @@ type task struct {
 	state      taskState
 	restarts   int32
 	prev, next *task
+	nextExited *task     // in Group.exited (written before the push publishes it)
 	kids       *taskKids // nil until the task creates a group
 
 	// Used only by the task's own goroutine.
