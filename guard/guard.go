@@ -78,9 +78,10 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 	return g
 }
 
-// Load returns the current version. It never blocks and never allocates:
-// it retries only if a write committed during its few nanoseconds, and it is
-// small enough to be inlined. See BenchmarkLoad.
+// Load returns the current version. It never blocks and never allocates: it
+// is three atomic loads and a copy, plus one CAS for the first Load of each
+// version, and it retries only if a write committed meanwhile. It is small
+// enough to be inlined. See BenchmarkLoad.
 //
 // The Value is shared with the guard and every other reader: it must not be
 // modified in place (see [Snapshot]).

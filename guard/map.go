@@ -20,8 +20,9 @@ import (
 //
 // Map keeps its keys in a [Store]: in memory by default, or in the Store
 // given with [WithStore]. Its rules are a Guard's: values are snapshots
-// that must not be modified in place (unless WithClone), Update's fn may run
-// more than once, and a conflict names the key and both writers.
+// that must not be modified in place, Update's fn may run more than once
+// (and gets a private copy with WithClone), and a conflict names the key and
+// both writers.
 //
 // A Map must be created with [NewMap]. It is safe for use by multiple
 // goroutines. A Map must not be copied after first use.
@@ -86,8 +87,8 @@ func NewMap[K comparable, V any](name string, opts ...Option[V]) *Map[K, V] {
 
 // Load returns key's current version, or the zero value at version 0 if key
 // does not exist. With the in-memory store it never fails and never
-// allocates (unless WithClone's function does); it holds a shard's read lock
-// briefly. Load panics if ctx is nil.
+// allocates; it holds a shard's read lock briefly. Load panics if ctx is
+// nil.
 func (m *Map[K, V]) Load(ctx context.Context, key K) (Snapshot[V], error) {
 	if ctx == nil {
 		panic("guard: nil Context passed to Load on map " + quote(m.name))

@@ -57,7 +57,8 @@ import "sync/atomic"
 // observed that store; it is rewritten (4, on reuse) only after a successful
 // CAS (5), which proves that no Load read it since it was last written.
 type record[T any] struct {
-	// state is version<<1, with bit 0 (seen) set once a Load read this
+	// state is version<<1 (versions fit in 63 bits: 292 years at one
+	// commit per nanosecond), with bit 0 (seen) set once a Load read this
 	// version. A retired record already holds the state of the version it
 	// will be refilled with.
 	state atomic.Uint64

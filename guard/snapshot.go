@@ -11,8 +11,9 @@ import (
 // never holds up writers.
 //
 // Value is shared with the guard and with every other holder of the same
-// version unless the guard clones it ([WithClone]). Never modify it in place:
-// build a new value and commit it with CompareAndSwap or Update.
+// version. Never modify it in place: build a new value and commit it with
+// CompareAndSwap or Update (whose fn may modify its argument only if the
+// guard was given [WithClone]).
 type Snapshot[T any] struct {
 	Value T
 	// Version is 1 for a Guard's initial value and grows by one with each
