@@ -101,7 +101,7 @@ func (e *StepError) Unwrap() []error {
 type PanicError struct {
 	Value any    // the value passed to panic
 	At    string // the panicking line, "file.go:LINE" (the first frame outside the runtime)
-	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
+	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it, from the panicking function down
 }
 
 func (e *PanicError) Error() string {

@@ -27,8 +27,9 @@ var (
 
 // TaskError is a failed task, as Wait and Shutdown report it and as the
 // cause of the group's context when the failure cancelled the group. Err is
-// what the task returned, a *[PanicError], a *[TimeoutError], [ErrGoexit], or
-// an error matching [ErrRestartLimit] that wraps the last failure.
+// what the task returned (errors.As also finds a *[TimeoutError] in it when
+// the task's Timeout passed), a *[PanicError], [ErrGoexit], or an error
+// matching [ErrRestartLimit] that wraps the last failure.
 type TaskError struct {
 	Task     string    // the task's path
 	Site     string    // where Go was called, "file.go:LINE"
@@ -86,7 +87,7 @@ type PanicError struct {
 	Task  string // the task's path
 	Value any    // the value passed to panic
 	At    string // the panicking line, "file.go:LINE": the first frame outside the runtime, conc and tether
-	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it
+	Stack []byte // the panicking goroutine's stack, as debug.Stack formats it, from the panicking function down
 }
 
 func (e *PanicError) Error() string {

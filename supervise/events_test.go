@@ -111,7 +111,7 @@ func TestRestartEventsCarryBackoffAndAttempt(t *testing.T) {
 				return errBoom
 			}
 			return nil
-		}, supervise.Restart(supervise.WithJitter(supervise.Policy{MinBackoff: time.Second}, func() float64 { return 0 })))
+		}, supervise.Restart(supervise.Policy{MinBackoff: time.Second}), supervise.JitterSource(func() float64 { return 0 }))
 		if err := g.Wait(); err != nil {
 			t.Fatal(err)
 		}

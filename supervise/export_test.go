@@ -10,11 +10,13 @@ type noLabelsOption struct{}
 
 func (noLabelsOption) apply(s settings) settings { s.noLabels = true; return s }
 
-// WithJitter returns p with its jitter source replaced (values in [0, 1)).
-func WithJitter(p Policy, random func() float64) Policy {
-	p.random = random
-	return p
-}
+// JitterSource is a TaskOption for tests: it replaces the restart jitter's
+// random source (values in [0, 1)).
+func JitterSource(random func() float64) TaskOption { return jitterOption(random) }
+
+type jitterOption func() float64
+
+func (j jitterOption) applyTask(s *taskSettings) { s.random = j }
 
 // LoseGroup reports a group named name, with one failure wrapping err, as
 // garbage-collected without Wait, the way the collector's cleanup does, and

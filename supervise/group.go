@@ -190,7 +190,7 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		o.applyTask(&t.ts)
 	}
 	if t.ts.policy != nil {
-		t.rs = &restarts{}
+		t.rs = &restarts{random: t.ts.random}
 	}
 	t.start = time.Now()
 	g.mu.Lock()

@@ -81,6 +81,7 @@ type TaskOption interface{ applyTask(*taskSettings) }
 type taskSettings struct {
 	timeout time.Duration
 	policy  *Policy
+	random  func() float64 // tests only: the restart jitter source
 }
 
 type timeoutOption time.Duration

@@ -34,8 +34,6 @@ type Policy struct {
 	MaxRestarts int
 	// Period is the sliding window MaxRestarts counts in. Default 1 minute.
 	Period time.Duration
-
-	random func() float64 // tests only: the jitter source, in [0, 1)
 }
 
 // The defaults of a Policy's zero fields.
@@ -75,17 +73,15 @@ func (p Policy) withDefaults() Policy {
 	if p.Period == 0 {
 		p.Period = defaultPeriod
 	}
-	if p.random == nil {
-		p.random = rand.Float64
-	}
 	return p
 }
 
 // restarts tracks one task's recent restarts for its Policy. It is used only
 // by the task's own goroutine.
 type restarts struct {
-	times []time.Time // restart times within the window, oldest first
-	total int
+	times  []time.Time    // restart times within the window, oldest first
+	total  int            //
+	random func() float64 // the jitter source, in [0, 1)
 }
 
 // next decides on a restart at now: the delay before it, or ok false when
@@ -109,7 +105,11 @@ func (r *restarts) next(p *Policy, now time.Time) (delay time.Duration, recent i
 		d *= 2
 	}
 	d = min(d, p.MaxBackoff)
-	delay = d/2 + time.Duration(p.random()*float64(d-d/2))
+	random := r.random
+	if random == nil {
+		random = rand.Float64
+	}
+	delay = d/2 + time.Duration(random()*float64(d-d/2))
 	delay = max(delay, p.MinBackoff)
 	return delay, recent, true
 }

@@ -118,7 +118,7 @@ func TestWithLimitWaitingGoStopsWhenTheGroupIsCancelled(t *testing.T) {
 
 // restartTimes runs a task that fails fails times (then returns nil) under
 // p and returns the times at which it ran, and Wait's error.
-func restartTimes(t *testing.T, p supervise.Policy, fails int) ([]time.Duration, *recorder, error) {
+func restartTimes(t *testing.T, p supervise.Policy, fails int, opts ...supervise.TaskOption) ([]time.Duration, *recorder, error) {
 	rec := &recorder{}
 	g := supervise.New(context.Background(), "app", rec.options()...)
 	start := time.Now()
@@ -129,7 +129,7 @@ func restartTimes(t *testing.T, p supervise.Policy, fails int) ([]time.Duration,
 			return errBoom
 		}
 		return nil
-	}, supervise.Restart(p))
+	}, append(opts, supervise.Restart(p))...)
 	return runs, rec, g.Wait()
 }
 
@@ -145,9 +145,8 @@ func TestRestartBackoffSequence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := supervise.WithJitter(supervise.Policy{MinBackoff: time.Second, MaxBackoff: 8 * time.Second, MaxRestarts: 10, Period: time.Hour},
-					func() float64 { return tc.jitter })
-				runs, rec, err := restartTimes(t, p, 5)
+				p := supervise.Policy{MinBackoff: time.Second, MaxBackoff: 8 * time.Second, MaxRestarts: 10, Period: time.Hour}
+				runs, rec, err := restartTimes(t, p, 5, supervise.JitterSource(func() float64 { return tc.jitter }))
 				if err != nil {
 					t.Fatalf("Wait = %v; a task that recovers is not a failure", err)
 				}
@@ -185,9 +184,8 @@ func TestRestartJitterStaysInBounds(t *testing.T) {
 
 func TestRestartIntensityLimitFailsTheGroup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := supervise.WithJitter(supervise.Policy{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRestarts: 3, Period: 10 * time.Second},
-			func() float64 { return 0 })
-		runs, rec, err := restartTimes(t, p, 100)
+		p := supervise.Policy{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRestarts: 3, Period: 10 * time.Second}
+		runs, rec, err := restartTimes(t, p, 100, supervise.JitterSource(func() float64 { return 0 }))
 		if len(runs) != 4 {
 			t.Fatalf("task ran %d times, want 4 (3 restarts)", len(runs))
 		}
