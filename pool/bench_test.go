@@ -41,6 +41,14 @@ func newTether(size int) acquirer {
 	return tetherAcquirer{p}
 }
 
+// newTetherNoGCDetect is tether without garbage-collection detection, which
+// is not an option users have: it shows what the default costs.
+func newTetherNoGCDetect(size int) acquirer {
+	a := newTether(size).(tetherAcquirer)
+	pool.DisableGCDetect(a.p)
+	return a
+}
+
 func (a tetherAcquirer) cycle(ctx context.Context) error {
 	l, err := a.p.Acquire(ctx)
 	if err != nil {
@@ -129,6 +137,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		new  func(size int) acquirer
 	}{
 		{"tether", newTether},
+		{"tether-nogcdetect", newTetherNoGCDetect},
 		{"puddle", newPuddle},
 		{"chan", newChan},
 		{"semaphore", newSem},

@@ -3,7 +3,6 @@ package pool
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/puddle/v2"
@@ -28,7 +27,7 @@ type Lease[T any] struct {
 	// its cleanup reports the leak. Cleared when the lease ends.
 	anchor *anchor[T]
 	gen    uint64
-	site   track.Site
+	site   track.Site // where Acquire was called, for misuse panics
 }
 
 // Value returns the resource. It panics, naming the pool and the lease's
@@ -39,7 +38,7 @@ func (l *Lease[T]) Value() T {
 		panic("pool: Value called on a nil *Lease; check the error from Acquire")
 	}
 	s := l.s
-	if s.state.Load()&^flagReported != l.gen<<genShift|stLent {
+	if s.state.Load()&^(flagReported|flagLocked) != l.gen<<genShift|stLent {
 		l.panicEnded("Value")
 	}
 	return s.value
@@ -58,8 +57,9 @@ func (l *Lease[T]) Release() {
 		return
 	}
 	p := s.p
-	s.releases.Add(1)
-	s.anchor, l.anchor = l.anchor, nil
+	if a := l.anchor; a != nil {
+		s.anchor, l.anchor = a, nil
+	}
 	if st&flagReported != 0 || p.stampRelease {
 		if p.releaseSlow(s, st) {
 			return
@@ -146,7 +146,7 @@ func (l *Lease[T]) panicEnded(method string) {
 // The state of a slot packs the generation of its current (or last) lease
 // with a status:
 //
-//	idle      -> lent       lend, under s.mu, with generation+1
+//	idle      -> lent       lend, with generation+1
 //	lent      -> idle       Release
 //	lent      -> dead       Destroy, Detach, reclaim at Shutdown
 //	lent      -> collected  the anchor's cleanup: every lease was dropped
@@ -157,6 +157,14 @@ func (l *Lease[T]) panicEnded(method string) {
 // transition out of lent is a CAS on the exact generation, so exactly one
 // of Release, Destroy, Detach and the pool's reclaims wins, and a stale
 // lease (an older generation) never wins.
+//
+// flagLocked is a reader's lock on the holder fields (site, task, at) of a
+// lent slot. lend writes those fields while the slot is idle, before it
+// publishes lent with a store, so the hot path takes no lock; a reader
+// (watchdog, Leases, a timeout's report) sets flagLocked on a lent state,
+// copies the fields, and clears it. While it is set the state is frozen:
+// every other transition waits for it (a few nanoseconds, and only while a
+// report is being made).
 const (
 	stIdle       = 0
 	stLent       = 1
@@ -164,7 +172,8 @@ const (
 	stDead       = 3
 	statusMask   = 3
 	flagReported = 4
-	genShift     = 3
+	flagLocked   = 8
+	genShift     = 4
 )
 
 // slot is the value the pool keeps in puddle for each resource: it holds the
@@ -178,21 +187,19 @@ type slot[T any] struct {
 	created int64  // pool time
 	cleanup runtime.Cleanup
 
+	// state packs status, flags and the generation, which is also the
+	// number of leases made from this slot.
 	state     atomic.Uint64
 	idleSince atomic.Int64 // pool time of the last release; kept if stampRelease
-	releases  atomic.Uint64
 
 	// Owned by whoever holds the resource (ordered by puddle's lock):
 	res    *puddle.Resource[*slot[T]]
 	anchor *anchor[T] // set while idle; nil while lent (the lease has it)
 
-	// mu guards the holder fields for readers (watchdog, Leases, errors);
-	// lend writes them.
-	mu    sync.Mutex
-	site  track.Site
-	task  *track.Task
-	at    int64  // pool time of the acquire
-	lends uint64 // leases made from this slot
+	// The current holder, written by lend; see flagLocked for readers.
+	site track.Site
+	task *track.Task
+	at   int64 // pool time of the acquire
 
 	index int // in p.slots, under p.mu; -1 once forgotten
 }
@@ -217,6 +224,10 @@ func collected[T any](s *slot[T]) {
 		if st&statusMask != stLent {
 			return
 		}
+		if st&flagLocked != 0 {
+			runtime.Gosched()
+			continue
+		}
 		if s.state.CompareAndSwap(st, st&^statusMask|stCollected) {
 			break
 		}
@@ -229,8 +240,12 @@ func collected[T any](s *slot[T]) {
 func (s *slot[T]) end(gen uint64, to uint64) (uint64, bool) {
 	for {
 		st := s.state.Load()
-		if st&^flagReported != gen<<genShift|stLent {
+		if st&^(flagReported|flagLocked) != gen<<genShift|stLent {
 			return st, false
+		}
+		if st&flagLocked != 0 {
+			runtime.Gosched() // a report is copying the holder fields
+			continue
 		}
 		if s.state.CompareAndSwap(st, st&^statusMask|to) {
 			return st, true
@@ -242,21 +257,39 @@ func (s *slot[T]) end(gen uint64, to uint64) (uint64, bool) {
 func (s *slot[T]) kill() {
 	for {
 		st := s.state.Load()
-		if st&statusMask == stDead || s.state.CompareAndSwap(st, st&^statusMask|stDead) {
+		if st&statusMask == stDead {
+			return
+		}
+		if st&flagLocked != 0 {
+			runtime.Gosched()
+			continue
+		}
+		if s.state.CompareAndSwap(st, st&^statusMask|stDead) {
 			return
 		}
 	}
 }
 
 // holder returns the fields of s's current lease if s is lent (or
-// collected) at the time of the call.
+// collected), with the state they belong to (without flagLocked).
 func (s *slot[T]) holder() (h holderInfo, st uint64, ok bool) {
-	s.mu.Lock()
-	st = s.state.Load()
+	for {
+		st = s.state.Load()
+		if status := st & statusMask; status != stLent && status != stCollected {
+			return h, st, false
+		}
+		if st&flagLocked != 0 {
+			runtime.Gosched() // another reader
+			continue
+		}
+		if s.state.CompareAndSwap(st, st|flagLocked) {
+			break
+		}
+	}
 	h = holderInfo{id: s.id, site: s.site, task: s.task, at: s.at}
-	s.mu.Unlock()
-	status := st & statusMask
-	return h, st, status == stLent || status == stCollected
+	// Nothing else changes the state while it is locked.
+	s.state.Store(st)
+	return h, st, true
 }
 
 // holderInfo is a copy of a slot's holder fields.

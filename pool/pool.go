@@ -54,19 +54,24 @@ type Pool[T any] struct {
 	stop     chan struct{} // closed by Shutdown to stop the watchdog
 	watched  chan struct{} // closed when the watchdog has returned
 
+	site    track.Site // where New was called
+	created time.Time  // when New was called
+	reg     track.Handle
+
+	// gcDetect: resources get an anchor watched by the garbage collector.
+	// Always on; tests turn it off to measure what it costs.
+	gcDetect bool
+
 	mu       sync.Mutex
-	slots    []*slot[T]            // live resources, in no order
-	waiters  map[*waiter]struct{}  // callers blocked in acquireSlow
-	totals   counters              // counts of slots that are gone
-	shutdown *shutdownState        // set by the first Shutdown
-	stats    poolCounters          // counts kept at pool level
-	reg      track.Handle          // the registry entry
-	site     track.Site            // where New was called
-	created  time.Time             // when New was called
-	owner    *track.Task           // reserved for leakcheck: the creating task
-	_        [0]func()             // not comparable
-	buf      []*slot[T]            // the watchdog's scratch copy of slots
-	leakBuf  []Leak                // the watchdog's scratch events
+	slots    []*slot[T]           // live resources, in no order
+	waiters  map[*waiter]struct{} // callers blocked in acquireSlow
+	totals   counters             // counts of slots that are gone
+	shutdown *shutdownState       // set by the first Shutdown
+	stats    poolCounters         // counts kept at pool level
+
+	// Scratch space of the watchdog goroutine, reused across its scans.
+	buf     []*slot[T]
+	leakBuf []Leak
 }
 
 // poolCounters are the statistics that change off the hot path. They are
@@ -119,6 +124,7 @@ func New[T any](cfg Config[T]) (*Pool[T], error) {
 		watched:        make(chan struct{}),
 		waiters:        make(map[*waiter]struct{}),
 		site:           track.Caller(0),
+		gcDetect:       true,
 	}
 	p.created = p.epoch
 	if p.acquireTimeout == 0 {
@@ -377,7 +383,6 @@ func (p *Pool[T]) discard(s *slot[T], res *puddle.Resource[*slot[T]]) {
 func (p *Pool[T]) lend(ctx context.Context, res *puddle.Resource[*slot[T]], site track.Site, now int64) (*Lease[T], error) {
 	s := res.Value()
 	task := track.TaskFrom(ctx)
-	s.mu.Lock()
 	gen := s.state.Load()>>genShift + 1
 	// Pointer stores pay a write barrier while the GC marks; puddle hands
 	// out the same Resource for a resource's whole life, and the task is
@@ -389,11 +394,12 @@ func (p *Pool[T]) lend(ctx context.Context, res *puddle.Resource[*slot[T]], site
 		s.task = task
 	}
 	s.site, s.at = site, now
-	s.lends++
-	s.state.Store(gen<<genShift | stLent)
-	s.mu.Unlock()
-	l := &Lease[T]{s: s, anchor: s.anchor, gen: gen, site: site}
-	s.anchor = nil // from now on only leases keep the anchor alive
+	s.state.Store(gen<<genShift | stLent) // publishes the fields above
+	l := &Lease[T]{s: s, gen: gen, site: site}
+	if a := s.anchor; a != nil {
+		l.anchor = a
+		s.anchor = nil // from now on only the lease keeps the anchor alive
+	}
 	// Shutdown sets closed, then reclaims what it sees lent. Whichever of
 	// the two sees the other (the atomics are sequentially consistent)
 	// takes the lease back; the state CAS lets only one succeed.
@@ -427,9 +433,11 @@ func (p *Pool[T]) construct(ctx context.Context) (s *slot[T], err error) {
 	now := p.now()
 	s = &slot[T]{p: p, value: v, id: p.nextID.Add(1), created: now}
 	s.idleSince.Store(now)
-	a := &anchor[T]{s: s}
-	s.anchor = a
-	s.cleanup = runtime.AddCleanup(a, collected[T], s)
+	if p.gcDetect {
+		a := &anchor[T]{s: s}
+		s.anchor = a
+		s.cleanup = runtime.AddCleanup(a, collected[T], s)
+	}
 	p.mu.Lock()
 	s.index = len(p.slots)
 	p.slots = append(p.slots, s)
@@ -466,9 +474,7 @@ func (p *Pool[T]) forget(s *slot[T]) {
 		p.slots[last] = nil
 		p.slots = p.slots[:last]
 		s.index = -1
-		s.mu.Lock()
-		p.totals.add(s.lends, s.releases.Load())
-		s.mu.Unlock()
+		p.totals.lends += s.state.Load() >> genShift
 		p.live.Add(-1)
 	}
 	p.mu.Unlock()

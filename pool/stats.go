@@ -49,12 +49,7 @@ type LeaseInfo struct {
 
 // counters are the per-slot counts folded into the pool when a slot goes.
 type counters struct {
-	lends, releases uint64
-}
-
-func (c *counters) add(lends, releases uint64) {
-	c.lends += lends
-	c.releases += releases
+	lends uint64
 }
 
 // leaseInfo renders a holder. Symbolising the site is the slow part; it only
@@ -117,14 +112,11 @@ func (p *Pool[T]) Stats() Stats {
 	}
 	p.mu.Lock()
 	st.Waiting = len(p.waiters)
-	st.Acquires, st.Released = p.totals.lends, p.totals.releases
+	st.Acquires = p.totals.lends
 	for _, s := range p.slots {
-		s.mu.Lock()
-		st.Acquires += s.lends
-		status := s.state.Load() & statusMask
-		s.mu.Unlock()
-		st.Released += s.releases.Load()
-		switch status {
+		state := s.state.Load()
+		st.Acquires += state >> genShift
+		switch state & statusMask {
 		case stLent, stCollected:
 			st.InUse++
 		case stIdle:
@@ -134,6 +126,9 @@ func (p *Pool[T]) Stats() Stats {
 	st.Constructing = int(p.live.Load()) - len(p.slots)
 	p.mu.Unlock()
 	st.Constructing = max(st.Constructing, 0)
+	// Release is the one way to end a lease that is not counted on its
+	// own (it is the hot path); the rest of the ledger gives it.
+	st.Released = st.Acquires - st.Destroyed - st.Detached - st.Reclaimed - uint64(st.InUse)
 	return st
 }
 
@@ -142,7 +137,6 @@ func (p *Pool[T]) describe() track.State {
 	st := track.State{
 		Kind:    track.KindPool,
 		Name:    p.name,
-		Owner:   p.owner.String(),
 		Created: p.created,
 		Site:    p.site,
 	}

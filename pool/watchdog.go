@@ -211,9 +211,10 @@ var leakMessage = map[LeakKind]string{
 }
 
 // logReturn logs, at Info, that a lease reported as held too long ended.
+// The caller has just ended the lease, so the slot's holder fields are still
+// that lease's and no one else can change them yet.
 func (p *Pool[T]) logReturn(s *slot[T], how string) {
-	h, _, _ := s.holder()
-	li := p.leaseInfo(h, p.now())
+	li := p.leaseInfo(holderInfo{id: s.id, site: s.site, task: s.task, at: s.at}, p.now())
 	p.logger().Info("pool: lease reported as held too long was "+how,
 		slog.String("pool", p.name),
 		slog.String("task", li.Task),
