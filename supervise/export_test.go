@@ -16,7 +16,7 @@ func JitterSource(random func() float64) TaskOption { return jitterOption(random
 
 type jitterOption func() float64
 
-func (j jitterOption) applyTask(s *taskSettings) { s.random = j }
+func (j jitterOption) applyTask(s taskSettings) taskSettings { s.random = j; return s }
 
 // LoseGroup reports a group named name, with one failure wrapping err, as
 // garbage-collected without Wait, the way the collector's cleanup does, and

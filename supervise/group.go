@@ -182,15 +182,19 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		panic(fmt.Sprintf("supervise: group %q: Go(%q, nil) at %v: the task needs a function", g.path, name, site))
 	}
 	checkName("Go", g.path, name)
-	t := &task{g: g, fn: fn, name: name, site: site}
-	for i, o := range opts {
-		if o == nil {
-			panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", g.path, name, i))
+	t := &task{g: g, fn: fn, site: site}
+	if len(opts) > 0 {
+		var ts taskSettings
+		for i, o := range opts {
+			if o == nil {
+				panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", g.path, name, i))
+			}
+			ts = o.applyTask(ts)
 		}
-		o.applyTask(&t.ts)
-	}
-	if t.ts.policy != nil {
-		t.rs = &restarts{random: t.ts.random}
+		t.timeout, t.policy = ts.timeout, ts.policy
+		if ts.policy != nil {
+			t.rs = &restarts{random: ts.random}
+		}
 	}
 	t.start = time.Now()
 	g.mu.Lock()

@@ -76,7 +76,9 @@ func OnEvent(fn func(Event)) Option {
 }
 
 // TaskOption configures one task in Go.
-type TaskOption interface{ applyTask(*taskSettings) }
+type TaskOption interface {
+	applyTask(taskSettings) taskSettings
+}
 
 type taskSettings struct {
 	timeout time.Duration
@@ -86,7 +88,7 @@ type taskSettings struct {
 
 type timeoutOption time.Duration
 
-func (d timeoutOption) applyTask(s *taskSettings) { s.timeout = time.Duration(d) }
+func (d timeoutOption) applyTask(s taskSettings) taskSettings { s.timeout = time.Duration(d); return s }
 
 // Timeout bounds each run of the task: its context is done d after it
 // starts (or restarts), with a *[TimeoutError] naming the task and d as the
@@ -100,7 +102,7 @@ func Timeout(d time.Duration) TaskOption {
 
 type restartOption struct{ p *Policy }
 
-func (o restartOption) applyTask(s *taskSettings) { s.policy = o.p }
+func (o restartOption) applyTask(s taskSettings) taskSettings { s.policy = o.p; return s }
 
 // Restart restarts the task according to p instead of letting a failure
 // fail the group (see [Policy]). Restart panics if p is invalid, naming the

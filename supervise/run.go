@@ -58,14 +58,14 @@ func (t *task) again(err error) bool {
 	g := t.g
 	switch {
 	case err == nil:
-		if t.ts.policy == nil || !t.ts.policy.Always || g.ctx.Err() != nil {
+		if t.policy == nil || !t.policy.Always || g.ctx.Err() != nil {
 			t.outcome = completed
 			return false
 		}
 	case g.echoes(err):
 		t.outcome, t.err = canceled, err
 		return false
-	case t.ts.policy == nil || g.ctx.Err() != nil:
+	case t.policy == nil || g.ctx.Err() != nil:
 		// No policy, or the group is ending: no restart, and a real
 		// failure is never dropped.
 		t.outcome, t.err = failed, err
@@ -82,10 +82,10 @@ func (t *task) again(err error) bool {
 func (t *task) backoff(err error) (began time.Time, ok bool) {
 	g := t.g
 	now := time.Now()
-	delay, recent, ok := t.rs.next(t.ts.policy, now)
+	delay, recent, ok := t.rs.next(t.policy, now)
 	if !ok {
 		t.outcome = failed
-		t.err = &restartLimitError{restarts: recent, period: t.ts.policy.Period, last: err}
+		t.err = &restartLimitError{restarts: recent, period: t.policy.Period, last: err}
 		return time.Time{}, false
 	}
 	g.mu.Lock()
@@ -116,7 +116,7 @@ func (t *task) backoff(err error) (began time.Time, ok bool) {
 // *PanicError. If fn calls runtime.Goexit, attempt never returns and inFn
 // stays set for exit to see.
 func (t *task) attempt(began time.Time) (err error) {
-	if t.ts.timeout > 0 {
+	if t.timeout > 0 {
 		return t.attemptWithTimeout(began)
 	}
 	t.inFn = true
@@ -130,7 +130,7 @@ func (t *task) attempt(began time.Time) (err error) {
 //
 //go:noinline
 func (t *task) attemptWithTimeout(began time.Time) (err error) {
-	d := t.ts.timeout
+	d := t.timeout
 	ctx, cancel := context.WithTimeoutCause(t, d, &TimeoutError{Task: t.id.Path, After: d})
 	defer cancel()
 	t.inFn = true

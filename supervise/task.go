@@ -31,12 +31,12 @@ func (s taskState) String() string {
 type task struct {
 	context.Context // set by run, before fn sees it
 
-	g    *Group
-	fn   func(context.Context) error
-	name string
-	id   track.Task // Path; immutable once published
-	site track.Site // where Go was called
-	ts   taskSettings
+	g       *Group
+	fn      func(context.Context) error
+	id      track.Task // Path; immutable once published
+	site    track.Site // where Go was called
+	timeout time.Duration
+	policy  *Policy // nil: no restarts
 
 	// Guarded by g.mu.
 	start      time.Time // when Go was called (or got its slot)
