@@ -108,8 +108,10 @@ func TestRestartEventsCarryBackoffAndAttempt(t *testing.T) {
 		g.Go("w", func(context.Context) error {
 			runs++
 			if runs <= 2 {
+				time.Sleep(3 * time.Second)
 				return errBoom
 			}
+			time.Sleep(2 * time.Second)
 			return nil
 		}, supervise.Restart(supervise.Policy{MinBackoff: time.Second}), supervise.JitterSource(func() float64 { return 0 }))
 		if err := g.Wait(); err != nil {
@@ -117,8 +119,11 @@ func TestRestartEventsCarryBackoffAndAttempt(t *testing.T) {
 		}
 		rs := rec.eventsOf(supervise.Restarting)
 		if len(rs) != 2 || rs[0].Restarts != 0 || rs[1].Restarts != 1 || rs[0].Backoff != time.Second ||
-			rs[1].Backoff != time.Second || !errors.Is(rs[1].Err, errBoom) {
+			rs[1].Backoff != time.Second || !errors.Is(rs[1].Err, errBoom) || rs[1].Duration != 3*time.Second {
 			t.Fatalf("Restarting events %+v", rs)
+		}
+		if c := rec.eventsOf(supervise.Completed); len(c) != 1 || c[0].Duration != 2*time.Second || c[0].Restarts != 2 {
+			t.Fatalf("Completed events %+v, want the last run's 2s after 2 restarts", c)
 		}
 		for _, r := range rec.logs() {
 			if r.Message == "supervise: task restarting" && (r.Level != slog.LevelWarn || attrs(r)["backoff"] != "1s") {

@@ -20,14 +20,13 @@ import (
 func (t *task) run() {
 	defer t.exit()
 	t.setup()
-	began := t.start
+	t.began = t.start
 	for {
-		err := t.attempt(began)
+		err := t.attempt(t.began)
 		if !t.again(err) {
 			return
 		}
-		var ok bool
-		if began, ok = t.backoff(err); !ok {
+		if !t.backoff(err) {
 			return
 		}
 	}
@@ -74,26 +73,26 @@ func (t *task) again(err error) bool {
 	return true
 }
 
-// backoff waits before a restart: it returns when the next run begins, or
-// ok false when the policy gives up or the group ends first (the outcome is
-// then set).
+// backoff waits before a restart: it returns true when the next run
+// begins (t.began), or false when the policy gives up or the group ends
+// first (the outcome is then set).
 //
 //go:noinline
-func (t *task) backoff(err error) (began time.Time, ok bool) {
+func (t *task) backoff(err error) bool {
 	g := t.g
 	now := time.Now()
 	delay, recent, ok := t.rs.next(t.policy, now)
 	if !ok {
 		t.outcome = failed
 		t.err = &restartLimitError{restarts: recent, period: t.policy.Period, last: err}
-		return time.Time{}, false
+		return false
 	}
 	g.mu.Lock()
 	t.state = stateBackoff
 	g.counts.restarts++
 	g.mu.Unlock()
 	if g.sink.wants(t, Restarting) {
-		t.emit(Restarting, now, t.start, err, delay)
+		t.emit(Restarting, now, t.began, err, delay)
 	}
 	timer := time.NewTimer(delay)
 	select {
@@ -101,15 +100,15 @@ func (t *task) backoff(err error) (began time.Time, ok bool) {
 	case <-g.ctx.Done():
 		timer.Stop()
 		t.outcome, t.err = canceled, err
-		return time.Time{}, false
+		return false
 	}
-	began = time.Now()
-	t.rs.record(began)
+	t.began = time.Now()
+	t.rs.record(t.began)
 	g.mu.Lock()
 	t.state = stateRunning
 	t.restarts = int32(t.rs.total)
 	g.mu.Unlock()
-	return began, true
+	return true
 }
 
 // attempt runs fn once, recovering a panic (reported at once) into a
@@ -220,11 +219,11 @@ func (t *task) exit() {
 		te = t.failure()
 	case completed:
 		if g.sink.wants(t, Completed) {
-			t.emit(Completed, time.Now(), t.start, nil, 0)
+			t.emit(Completed, time.Now(), t.began, nil, 0)
 		}
 	case canceled:
 		if g.sink.wants(t, Canceled) {
-			t.emit(Canceled, time.Now(), t.start, t.err, 0)
+			t.emit(Canceled, time.Now(), t.began, t.err, 0)
 		}
 	}
 	if g.sem != nil {
@@ -286,7 +285,7 @@ func (t *task) failure() *TaskError {
 		kind = 0
 	}
 	if kind != 0 && t.g.sink.wants(t, kind) {
-		t.emit(kind, now, t.start, t.err, 0)
+		t.emit(kind, now, t.began, t.err, 0)
 	}
 	return te
 }

@@ -47,7 +47,8 @@ type task struct {
 	kids       *taskKids // nil until the task creates a group
 
 	// Used only by the task's own goroutine.
-	inFn    bool // fn is running: still set in exit means runtime.Goexit
+	began   time.Time // when the current (or last) run began
+	inFn    bool      // fn is running: still set in exit means runtime.Goexit
 	outcome outcome
 	err     error     // the final error (failed), or the echoed one (canceled)
 	rs      *restarts // set when the task has a restart Policy
