@@ -178,20 +178,20 @@ func BenchmarkMapUpdateParallel(b *testing.B) {
 // time.
 func BenchmarkAttribution(b *testing.B) {
 	ctx := benchCtx()
-	b.Run("op=task", func(b *testing.B) {
+	b.Run("impl=guard/part=task", func(b *testing.B) {
 		for b.Loop() {
 			if track.TaskFrom(ctx) == nil {
 				b.Fatal("no task")
 			}
 		}
 	})
-	b.Run("op=site", func(b *testing.B) {
+	b.Run("impl=guard/part=site", func(b *testing.B) {
 		for b.Loop() {
 			callerSite()
 		}
 	})
 	start := time.Now()
-	b.Run("op=clock", func(b *testing.B) {
+	b.Run("impl=guard/part=clock", func(b *testing.B) {
 		for b.Loop() {
 			time.Since(start)
 		}

@@ -30,6 +30,7 @@ type Map[K comparable, V any] struct {
 	_        noCopy
 	name     string
 	store    Store[K, V]
+	mem      *memStore[K, V] // store, when it is the in-memory one
 	validate func(V) error
 	clone    func(V) V
 	created  time.Time
@@ -42,8 +43,9 @@ type Map[K comparable, V any] struct {
 	lastKey K
 }
 
-// updateStripes spreads the Map's commit counter over cache lines, so that
-// writers of different keys do not contend on it.
+// updateStripes spreads the commit counter of a Map on a custom Store over
+// cache lines, so that writers of different keys do not contend on it. (The
+// in-memory store counts commits in its shards, under their locks.)
 const updateStripes = 8
 
 type stripe struct {
@@ -73,7 +75,8 @@ func NewMap[K comparable, V any](name string, opts ...Option[V]) *Map[K, V] {
 	}
 	switch st := s.store.(type) {
 	case nil:
-		m.store = newMemStore[K, V]()
+		m.mem = newMemStore[K, V]()
+		m.store = m.mem
 	case Store[K, V]:
 		m.store = st
 	default:
@@ -93,11 +96,45 @@ func (m *Map[K, V]) Load(ctx context.Context, key K) (Snapshot[V], error) {
 	if ctx == nil {
 		panic("guard: nil Context passed to Load on map " + quote(m.name))
 	}
+	return m.load(ctx, m.shard(key), key)
+}
+
+// shard returns key's shard of the in-memory store, or nil for a custom
+// Store.
+func (m *Map[K, V]) shard(key K) *memShard[K, V] {
+	if m.mem == nil {
+		return nil
+	}
+	return m.mem.shard(key)
+}
+
+// load reads key from its shard sh, or from the Store if sh is nil.
+func (m *Map[K, V]) load(ctx context.Context, sh *memShard[K, V], key K) (Snapshot[V], error) {
+	if sh != nil {
+		return sh.load(key), nil
+	}
 	s, err := m.store.Load(ctx, key)
 	if err != nil {
 		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "load", err: err}
 	}
 	return s, nil
+}
+
+// compareAndSwap writes next over version base of key in its shard sh, or
+// in the Store if sh is nil, and counts the commit.
+func (m *Map[K, V]) compareAndSwap(ctx context.Context, sh *memShard[K, V], key K, base uint64, next Snapshot[V]) (Snapshot[V], bool, error) {
+	if sh != nil {
+		cur, ok := sh.compareAndSwap(key, base, next) // counts the commit
+		return cur, ok, nil
+	}
+	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, next)
+	if err != nil {
+		return Snapshot[V]{}, false, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
+	}
+	if ok {
+		m.updates[rand.Uint32()%updateStripes].n.Add(1)
+	}
+	return cur, ok, nil
 }
 
 // CompareAndSwap commits next as version base+1 of key if key is still at
@@ -121,15 +158,15 @@ func (m *Map[K, V]) CompareAndSwap(ctx context.Context, key K, base uint64, next
 		return Snapshot[V]{}, err
 	}
 	at := m.now()
-	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, Snapshot[V]{Value: next, Version: base + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
+	cur, ok, err := m.compareAndSwap(ctx, m.shard(key), key, base,
+		Snapshot[V]{Value: next, Version: base + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
 	if err != nil {
-		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
+		return Snapshot[V]{}, err
 	}
 	if !ok {
 		c := m.conflict(key, base, cur, w, 1, at, true)
 		return cur, c.err(m.name, key, nil)
 	}
-	m.committed()
 	return cur, nil
 }
 
@@ -156,9 +193,10 @@ func (m *Map[K, V]) Update(ctx context.Context, key K, fn func(V) (V, error), op
 
 func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, error), us updateSettings) (Snapshot[V], error) {
 	at := m.now() // before the load: see Guard.update
-	cur, err := m.store.Load(ctx, key)
+	sh := m.shard(key)
+	cur, err := m.load(ctx, sh, key)
 	if err != nil {
-		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "load", err: err}
+		return Snapshot[V]{}, err
 	}
 	for attempt := 1; ; attempt++ {
 		in := cur.Value
@@ -173,14 +211,13 @@ func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, 
 			m.finish(attempt)
 			return cur, err
 		}
-		got, ok, err := m.store.CompareAndSwap(ctx, key, cur.Version,
+		got, ok, err := m.compareAndSwap(ctx, sh, key, cur.Version,
 			Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
 		if err != nil {
 			m.finish(attempt)
-			return cur, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
+			return cur, err
 		}
 		if ok {
-			m.committed()
 			m.finish(attempt)
 			return got, nil
 		}
@@ -236,25 +273,26 @@ func (m *Map[K, V]) Stats() Stats {
 	c, last, key := m.st, m.last, m.lastKey
 	m.mu.Unlock()
 	s := c.stats()
-	s.Updates = m.updateCount()
+	_, s.Updates = m.counts()
 	if c.conflicts > 0 {
 		s.LastConflict = last.err(m.name, key, nil)
 	}
 	return s
 }
 
-// committed counts a commit on a stripe chosen at random, which spreads
-// concurrent writers over cache lines the way per-CPU counters would.
-func (m *Map[K, V]) committed() {
-	m.updates[rand.Uint32()%updateStripes].n.Add(1)
-}
-
-func (m *Map[K, V]) updateCount() int64 {
-	var n int64
-	for i := range m.updates {
-		n += m.updates[i].n.Load()
+// counts returns the number of keys (-1 if the Store cannot tell) and of
+// commits.
+func (m *Map[K, V]) counts() (keys int, commits int64) {
+	keys = -1
+	if m.mem != nil {
+		keys, commits = m.mem.counts()
 	}
-	return n
+	// A custom Store's commits are counted on a stripe chosen at random,
+	// which spreads writers over cache lines as per-CPU counters would.
+	for i := range m.updates {
+		commits += m.updates[i].n.Load()
+	}
+	return keys, commits
 }
 
 // conflict counts a refused write on key based on base while cur is current,
@@ -307,11 +345,12 @@ func (m *Map[K, V]) describe() track.State {
 		Created: m.created,
 		Site:    m.site,
 	}
-	if mem, ok := m.store.(*memStore[K, V]); ok {
-		st.Counters = append(st.Counters, counter("keys", int64(mem.len())))
+	keys, commits := m.counts()
+	if keys >= 0 {
+		st.Counters = append(st.Counters, counter("keys", int64(keys)))
 	}
 	st.Counters = append(st.Counters,
-		counter("updates", m.updateCount()),
+		counter("updates", commits),
 		counter("conflicts", c.conflicts),
 		counter("retries", c.retries),
 		counter("max_retries", c.maxRetries),

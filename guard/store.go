@@ -68,9 +68,10 @@ type memStore[K comparable, V any] struct {
 }
 
 type memShard[K comparable, V any] struct {
-	mu sync.RWMutex
-	m  map[K]Snapshot[V]
-	_  [cacheLine - 32]byte
+	mu      sync.RWMutex
+	m       map[K]Snapshot[V]
+	commits int64 // successful CompareAndSwaps, counted under mu for Map.Stats
+	_       [cacheLine - 40]byte
 }
 
 func newMemStore[K comparable, V any]() *memStore[K, V] {
@@ -82,27 +83,38 @@ func (s *memStore[K, V]) shard(key K) *memShard[K, V] {
 }
 
 func (s *memStore[K, V]) Load(_ context.Context, key K) (Snapshot[V], error) {
-	sh := s.shard(key)
-	sh.mu.RLock()
-	cur := sh.m[key]
-	sh.mu.RUnlock()
-	return cur, nil
+	return s.shard(key).load(key), nil
 }
 
 func (s *memStore[K, V]) CompareAndSwap(_ context.Context, key K, base uint64, next Snapshot[V]) (Snapshot[V], bool, error) {
-	sh := s.shard(key)
+	cur, ok := s.shard(key).compareAndSwap(key, base, next)
+	return cur, ok, nil
+}
+
+// A Map calls its in-memory store's shards directly, hashing a key once
+// per Update instead of once per step, and with no dynamic calls.
+
+func (sh *memShard[K, V]) load(key K) Snapshot[V] {
+	sh.mu.RLock()
+	cur := sh.m[key]
+	sh.mu.RUnlock()
+	return cur
+}
+
+func (sh *memShard[K, V]) compareAndSwap(key K, base uint64, next Snapshot[V]) (Snapshot[V], bool) {
 	sh.mu.Lock()
 	cur := sh.m[key]
 	if cur.Version != base {
 		sh.mu.Unlock()
-		return cur, false, nil
+		return cur, false
 	}
 	if sh.m == nil {
 		sh.m = make(map[K]Snapshot[V])
 	}
 	sh.m[key] = next
+	sh.commits++
 	sh.mu.Unlock()
-	return next, true, nil
+	return next, true
 }
 
 func (s *memStore[K, V]) Delete(_ context.Context, key K) error {
@@ -138,14 +150,15 @@ func (s *memStore[K, V]) Range(_ context.Context, yield func(K, Snapshot[V]) boo
 	return nil
 }
 
-// len counts the keys, for the leak report.
-func (s *memStore[K, V]) len() int {
-	n := 0
+// counts returns how many keys the store holds and how many commits it
+// made, for Map.Stats and the leak report.
+func (s *memStore[K, V]) counts() (keys int, commits int64) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		n += len(sh.m)
+		keys += len(sh.m)
+		commits += sh.commits
 		sh.mu.RUnlock()
 	}
-	return n
+	return keys, commits
 }
