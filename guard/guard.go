@@ -88,6 +88,9 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 func (g *Guard[T]) Load() Snapshot[T] {
 	for {
 		r := g.cur.Load()
+		if r == nil {
+			panic(errZeroGuard)
+		}
 		x := r.state.Load()
 		if x&seen != 0 {
 			if g.cur.Load() == r {
@@ -98,6 +101,9 @@ func (g *Guard[T]) Load() Snapshot[T] {
 		r.state.CompareAndSwap(x, x|seen)
 	}
 }
+
+// errZeroGuard is the panic of a Guard used without New.
+const errZeroGuard = "guard: Guard used without New: the zero Guard holds no version; create guards with guard.New"
 
 // CompareAndSwap commits next as version base+1 if base is still the current
 // version, and returns the new snapshot.
@@ -128,6 +134,10 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 	at := g.now()
 	g.mu.Lock()
 	r := g.cur.Load()
+	if r == nil {
+		g.mu.Unlock()
+		panic(errZeroGuard)
+	}
 	if cv := r.snap.Version; base != cv {
 		s := r.snap
 		if base == 0 || base > cv {
@@ -226,7 +236,11 @@ func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), 
 func (g *Guard[T]) current() Snapshot[T] {
 	// A version a Load already read never changes: copy it without the
 	// lock (Load's fast path, see record).
-	if r := g.cur.Load(); r.state.Load()&seen != 0 && g.cur.Load() == r {
+	r := g.cur.Load()
+	if r == nil {
+		panic(errZeroGuard)
+	}
+	if r.state.Load()&seen != 0 && g.cur.Load() == r {
 		return r.snap
 	}
 	g.mu.Lock()

@@ -352,6 +352,9 @@ func TestBadInputPanics(t *testing.T) {
 		{"Update nil ctx", `nil Context passed to Update on guard "g"`, func() { g.Update(nilCtx, inc) }},
 		{"Update nil fn", `nil func passed to Update on guard "g"`, func() { g.Update(t.Context(), nil) }},
 		{"nil UpdateOption", `nil UpdateOption passed to Update on "g"`, func() { g.Update(t.Context(), inc, nil) }},
+		{"zero Guard Load", "Guard used without New", func() { new(guard.Guard[int]).Load() }},
+		{"zero Guard Update", "Guard used without New", func() { new(guard.Guard[int]).Update(t.Context(), inc) }},
+		{"zero Guard CompareAndSwap", "Guard used without New", func() { new(guard.Guard[int]).CompareAndSwap(t.Context(), 1, 1) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := mustPanic(t, tc.f); !strings.Contains(msg, tc.want) {

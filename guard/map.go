@@ -103,9 +103,16 @@ func (m *Map[K, V]) Load(ctx context.Context, key K) (Snapshot[V], error) {
 // Store.
 func (m *Map[K, V]) shard(key K) *memShard[K, V] {
 	if m.mem == nil {
+		m.mustStore()
 		return nil
 	}
 	return m.mem.shard(key)
+}
+
+func (m *Map[K, V]) mustStore() {
+	if m.store == nil {
+		panic("guard: Map used without NewMap: the zero Map has no store; create maps with guard.NewMap")
+	}
 }
 
 // load reads key from its shard sh, or from the Store if sh is nil.
@@ -241,6 +248,7 @@ func (m *Map[K, V]) Delete(ctx context.Context, key K) error {
 	if ctx == nil {
 		panic("guard: nil Context passed to Delete on map " + quote(m.name))
 	}
+	m.mustStore()
 	if err := m.store.Delete(ctx, key); err != nil {
 		return &storeError{guard: m.name, key: key, op: "delete", err: err}
 	}
@@ -259,6 +267,7 @@ func (m *Map[K, V]) Range(ctx context.Context, fn func(K, Snapshot[V]) bool) err
 	if fn == nil {
 		panic("guard: nil func passed to Range on map " + quote(m.name))
 	}
+	m.mustStore()
 	err := m.store.Range(ctx, fn)
 	if err != nil {
 		var none any

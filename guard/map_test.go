@@ -246,6 +246,10 @@ func TestMapBadInputPanics(t *testing.T) {
 		{"Delete nil ctx", `nil Context passed to Delete on map "m"`, func() { m.Delete(nilCtx, "k") }},
 		{"Range nil ctx", `nil Context passed to Range on map "m"`, func() { m.Range(nilCtx, fn) }},
 		{"Range nil fn", `nil func passed to Range on map "m"`, func() { m.Range(t.Context(), nil) }},
+		{"zero Map Load", "Map used without NewMap", func() { new(guard.Map[string, int]).Load(t.Context(), "k") }},
+		{"zero Map Update", "Map used without NewMap", func() { new(guard.Map[string, int]).Update(t.Context(), "k", inc) }},
+		{"zero Map Delete", "Map used without NewMap", func() { new(guard.Map[string, int]).Delete(t.Context(), "k") }},
+		{"zero Map Range", "Map used without NewMap", func() { new(guard.Map[string, int]).Range(t.Context(), fn) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := mustPanic(t, tc.f); !strings.Contains(msg, tc.want) {
