@@ -66,12 +66,13 @@ var impls = []struct {
 		return nil
 	}},
 	{"conc-pool", func(n int, fn func(context.Context) error) error {
-		p := pool.New().WithErrors()
+		p := pool.New()
 		ctx := context.Background()
 		for range n {
-			p.Go(func() error { return fn(ctx) })
+			p.Go(func() { fn(ctx) })
 		}
-		return p.Wait()
+		p.Wait()
+		return nil
 	}},
 	{"waitgroup", func(n int, fn func(context.Context) error) error {
 		var wg sync.WaitGroup
@@ -94,7 +95,9 @@ var impls = []struct {
 //	impl=tether           supervise with its defaults (labels, registry, events to a discarding logger)
 //	impl=tether-nolabels  the same without pprof labels: the difference is what labels cost
 //	impl=tether-hook      the same with a no-op OnEvent hook: the difference is what events cost
-//	impl=errgroup, errgroup-ctx, conc, conc-pool, waitgroup: the peers
+//	impl=errgroup, errgroup-ctx: x/sync errgroup, without and with WithContext
+//	impl=conc, conc-pool: conc's WaitGroup and its (unlimited) pool.New()
+//	impl=waitgroup: raw go statements and a sync.WaitGroup
 func BenchmarkGoWait(b *testing.B) {
 	fn := func(context.Context) error { return nil }
 	for _, n := range []int{1, 100} {
