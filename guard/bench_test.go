@@ -97,6 +97,29 @@ func BenchmarkUpdate(b *testing.B) {
 	}
 }
 
+// BenchmarkLoadThenUpdate reads, then writes: every version is read before
+// it is replaced, so guard cannot reuse records and allocates one per write,
+// as copy-on-write does.
+func BenchmarkLoadThenUpdate(b *testing.B) {
+	ctx := benchCtx()
+	for _, impl := range cells {
+		b.Run(impl.name, func(b *testing.B) {
+			c := impl.new()
+			b.ReportAllocs()
+			sum := 0
+			for b.Loop() {
+				sum += c.value()
+				if err := c.update(ctx, inc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if want := b.N * (b.N - 1) / 2; sum != want {
+				b.Fatalf("loaded %d in total, want %d", sum, want)
+			}
+		})
+	}
+}
+
 // firstVersion is the version of a fresh cell: guard starts at 1, the
 // peers at 0.
 func firstVersion(impl string) uint64 {
