@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/tether-go/tether/cleanup"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
@@ -389,5 +390,19 @@ func TestBadInput(t *testing.T) {
 		{"min above max", supervise.Policy{MinBackoff: 2e9, MaxBackoff: 1e9}, []string{"MinBackoff (2s) is larger than MaxBackoff (1s)"}},
 	} {
 		wantPanic(t, tc.name, func() { supervise.Restart(tc.p) }, append([]string{"supervise: Restart: "}, tc.parts...)...)
+	}
+}
+
+func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
+	g := supervise.New(context.Background(), "app", quiet())
+	var line string
+	g.Go("misuse", func(ctx context.Context) error {
+		line = here(1)
+		cleanup.New("") // panics inside package cleanup
+		return nil
+	})
+	var pe *supervise.PanicError
+	if err := g.Wait(); !errors.As(err, &pe) || pe.At != line {
+		t.Fatalf("PanicError.At = %v, want %s: the first frame outside runtime, conc and tether", pe, line)
 	}
 }
