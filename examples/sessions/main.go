@@ -1,0 +1,35 @@
+// Command sessions shows a pool draining because a handler forgets to
+// release a connection on one path, and what tether reports about it.
+//
+//	go run ./examples/sessions          # the bug
+//	go run ./examples/sessions -fixed   # the handler written with Pool.With
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/tether-go/tether/examples/scenario/sessions"
+)
+
+func main() {
+	fixed := flag.Bool("fixed", false, "run the corrected handler")
+	flag.Parse()
+	fmt.Println("bug:", sessions.Bug)
+	res, err := sessions.Run(context.Background(), os.Stdout, *fixed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\nserved %d, failed %d\n", res.Served, res.Failed)
+	if res.TimedOut != "" {
+		fmt.Println("\nthe waiter's error:\n ", res.TimedOut)
+	}
+	for _, l := range res.Leaks {
+		fmt.Printf("\nleak %s: pool %q lease #%d acquired at %s (%s) by task %q, held %v\n",
+			l.Kind, l.Pool, l.ID, l.Site, l.Func, l.Task, l.HeldFor.Round(1e6))
+	}
+	fmt.Println("\n" + res.After)
+}
