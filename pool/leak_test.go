@@ -106,7 +106,11 @@ func TestShutdownReclaimsAtDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/forgetful"})
-		l, site := e.MustAcquire(t, ctx), here()
+		l, err := e.Pool.Acquire(ctx)
+		site := "leak_test.go:" + strconv.Itoa(lineOf(here())-1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := l.Value()
 		idle := e.MustAcquire(t, t.Context())
 		idle.Release()
@@ -115,7 +119,7 @@ func TestShutdownReclaimsAtDeadline(t *testing.T) {
 		sctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		start := time.Now()
-		err := e.Pool.Shutdown(sctx)
+		err = e.Pool.Shutdown(sctx)
 		if d := time.Since(start); d != 2*time.Second {
 			t.Fatalf("Shutdown took %v; want exactly its 2s deadline", d)
 		}

@@ -27,7 +27,11 @@ type Lease[T any] struct {
 	// its cleanup reports the leak. Cleared when the lease ends.
 	anchor *anchor[T]
 	gen    uint64
-	site   track.Site // where Acquire was called, for misuse panics
+	// pc is where Acquire was called, for the message of a misuse panic.
+	// (The full track.Site lives in the slot, for reports; the Lease keeps
+	// one word of it: every byte of the one allocation per Acquire is
+	// garbage-collector work, and 32 bytes is a size class below 48.)
+	pc uintptr
 }
 
 // Value returns the resource. It panics, naming the pool and the lease's
@@ -140,7 +144,7 @@ func (l *Lease[T]) panicEnded(method string) {
 		}
 	}
 	panic(fmt.Sprintf("pool %q: %s called on a lease that was already %s (lease acquired at %v); a lease must not be used after Release, Destroy or Detach",
-		s.p.name, method, how, l.site))
+		s.p.name, method, how, track.SiteOf(l.pc)))
 }
 
 // The state of a slot packs the generation of its current (or last) lease

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"testing/synctest"
 
@@ -49,7 +50,11 @@ func TestPuddleStaleHandleAliasesResource(t *testing.T) {
 func TestStaleLeaseCannotTouchAnotherHoldersResource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 1})
-		stale, staleSite := e.MustAcquire(t, t.Context()), here()
+		stale, err := e.Pool.Acquire(t.Context())
+		staleSite := "lease_test.go:" + strconv.Itoa(lineOf(here())-1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		stale.Release()
 		b := e.MustAcquire(t, t.Context())
 		r := b.Value()

@@ -62,12 +62,12 @@ type Pool[T any] struct {
 	// Always on; tests turn it off to measure what it costs.
 	gcDetect bool
 
-	mu       sync.Mutex
-	slots    []*slot[T]           // live resources, in no order
-	waiters  map[*waiter]struct{} // callers blocked in acquireSlow
-	totals   counters             // counts of slots that are gone
-	shutdown *shutdownState       // set by the first Shutdown
-	stats    poolCounters         // counts kept at pool level
+	mu        sync.Mutex
+	slots     []*slot[T]           // live resources, in no order
+	waiters   map[*waiter]struct{} // callers blocked in acquireSlow
+	goneLends uint64               // leases made from slots that are gone
+	shutdown  *shutdownState       // set by the first Shutdown
+	stats     poolCounters         // counts kept at pool level
 
 	// Scratch space of the watchdog goroutine, reused across its scans.
 	buf     []*slot[T]
@@ -395,7 +395,7 @@ func (p *Pool[T]) lend(ctx context.Context, res *puddle.Resource[*slot[T]], site
 	}
 	s.site, s.at = site, now
 	s.state.Store(gen<<genShift | stLent) // publishes the fields above
-	l := &Lease[T]{s: s, gen: gen, site: site}
+	l := &Lease[T]{s: s, gen: gen, pc: site.PC()}
 	if a := s.anchor; a != nil {
 		l.anchor = a
 		s.anchor = nil // from now on only the lease keeps the anchor alive
@@ -474,7 +474,7 @@ func (p *Pool[T]) forget(s *slot[T]) {
 		p.slots[last] = nil
 		p.slots = p.slots[:last]
 		s.index = -1
-		p.totals.lends += s.state.Load() >> genShift
+		p.goneLends += s.state.Load() >> genShift
 		p.live.Add(-1)
 	}
 	p.mu.Unlock()

@@ -47,11 +47,6 @@ type LeaseInfo struct {
 	HeldFor    time.Duration // at the time of the snapshot
 }
 
-// counters are the per-slot counts folded into the pool when a slot goes.
-type counters struct {
-	lends uint64
-}
-
 // leaseInfo renders a holder. Symbolising the site is the slow part; it only
 // happens here, for reports.
 func (p *Pool[T]) leaseInfo(h holderInfo, now int64) LeaseInfo {
@@ -112,7 +107,7 @@ func (p *Pool[T]) Stats() Stats {
 	}
 	p.mu.Lock()
 	st.Waiting = len(p.waiters)
-	st.Acquires = p.totals.lends
+	st.Acquires = p.goneLends
 	for _, s := range p.slots {
 		state := s.state.Load()
 		st.Acquires += state >> genShift
