@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tether-go/tether/guard"
 )
@@ -155,8 +156,8 @@ func TestHistoryIsSequential(t *testing.T) {
 }
 
 // TestLoadNeverTorn has writers replace a multi-word value while readers
-// check that every Load is one consistent version, and that versions never
-// go backwards. It exercises record reuse under the race detector.
+// check that every Load is one consistent version, and that versions and
+// their times never go backwards. It exercises record reuse under the race detector.
 func TestLoadNeverTorn(t *testing.T) {
 	type state struct {
 		A, B uint64
@@ -181,7 +182,7 @@ func TestLoadNeverTorn(t *testing.T) {
 	var rg sync.WaitGroup
 	for range readers {
 		rg.Go(func() {
-			last := uint64(0)
+			last, lastAt := uint64(0), time.Time{}
 			for {
 				select {
 				case <-done:
@@ -194,11 +195,11 @@ func TestLoadNeverTorn(t *testing.T) {
 					t.Errorf("torn or mismatched snapshot: %+v at v%d", v, s.Version)
 					return
 				}
-				if s.Version < last {
-					t.Errorf("version went back from %d to %d", last, s.Version)
+				if s.Version < last || s.At.Before(lastAt) {
+					t.Errorf("went back from v%d at %v to v%d at %v", last, lastAt, s.Version, s.At)
 					return
 				}
-				last = s.Version
+				last, lastAt = s.Version, s.At
 			}
 		})
 	}

@@ -148,7 +148,7 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 		g.mu.Unlock()
 		return s, g.conflictError(c, nil)
 	}
-	s := g.commitLocked(r, next, w, at, 1)
+	s := g.commitLocked(r, next, w, at, 1).snap
 	g.mu.Unlock()
 	return s, nil
 }
@@ -211,7 +211,7 @@ func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), 
 		g.mu.Lock()
 		r := g.cur.Load()
 		if r.snap.Version == cur.Version {
-			s := g.commitLocked(r, next, w, at, attempt)
+			s := g.commitLocked(r, next, w, at, attempt).snap
 			g.mu.Unlock()
 			return s, nil
 		}
@@ -250,8 +250,10 @@ func (g *Guard[T]) current() Snapshot[T] {
 }
 
 // commitLocked publishes next as the successor of r, the current record,
-// and keeps r for reuse if no Load read it (see record). g.mu must be held.
-func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, attempt int) Snapshot[T] {
+// keeps r for reuse if no Load read it (see record), and returns the new
+// current record, which the caller must copy before unlocking. g.mu must be
+// held.
+func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, attempt int) *record[T] {
 	v := r.snap.Version + 1
 	n := g.spare
 	g.spare = nil
@@ -259,13 +261,19 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, at
 		n = new(record[T])
 		n.state.Store(v << 1)
 	} // else retire already gave n version v's state.
-	// Field by field: a whole-struct store of a type with pointers goes
-	// through typedmemmove, which costs more than the fields do.
+	// Field by field, with no Snapshot or Site temporary: copying one
+	// through the stack costs more than the fields themselves.
+	if at.Before(r.snap.At) {
+		// Update read the clock before the value; another commit may
+		// have come between. Versions' times never go back.
+		at = r.snap.At
+	}
 	n.snap.Value = next
 	n.snap.Version = v
 	n.snap.Writer = w.task
 	n.snap.At = at
-	n.snap.Site = Site{pcs: w.site}
+	n.snap.Site.pcs = w.site
+	n.snap.Site.text = ""
 	g.cur.Store(n)
 	if r.retire(v - 1) {
 		var zero T
@@ -274,7 +282,7 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, at
 	}
 	g.st.updates++
 	g.st.finish(attempt)
-	return n.snap
+	return n
 }
 
 // conflictLocked counts a refused write based on base while r is current,

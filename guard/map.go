@@ -218,6 +218,9 @@ func (m *Map[K, V]) update(ctx context.Context, key K, w writer, fn func(V) (V, 
 			m.finish(attempt)
 			return cur, err
 		}
+		if at.Before(cur.At) {
+			at = cur.At // as in Guard.commitLocked
+		}
 		got, ok, err := m.compareAndSwap(ctx, sh, key, cur.Version,
 			Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task, At: at, Site: Site{pcs: w.site}})
 		if err != nil {

@@ -24,7 +24,8 @@ type Snapshot[T any] struct {
 	// supervised task, or by New.
 	Writer string
 	// At is when this version was committed. For a Guard and the in-memory
-	// Map it is read from the monotonic clock, counted from New.
+	// Map it is read from the monotonic clock, counted from New, and never
+	// goes back from one version to the next.
 	At time.Time
 	// Site is the line that committed this version.
 	Site Site
