@@ -69,15 +69,15 @@
 // path, its pprof label context and its identity context, and reads the
 // clock once. BenchmarkGoWait (bench_test.go) runs tether, errgroup, conc
 // and raw goroutines side by side; on the 2-core machine this was written
-// on, under load from other builds, a task that returns at once cost about
-// 3x an errgroup task (per task at 100 tasks: ~1.8µs against ~0.6µs, 7
-// allocations against 2) and about 2x a conc pool task. pprof labels are a
-// third to a half of the difference (compare impl=tether-nolabels; alone
-// they cost 3 allocations and ~130-300ns, BenchmarkLabels); an OnEvent hook
-// adds one clock read per task (impl=tether-hook). A group itself (New and
-// Wait with no task, registered for leak reports) costs ~1.3µs against
-// ~0.5µs for errgroup.WithContext (BenchmarkNewWait). The cost does not grow
-// with the number of live tasks: a task that ends takes no lock.
+// on, under load from other builds, a task that returns at once cost 3-4x an
+// errgroup task (per task at 100 tasks: ~1.8-2µs against ~0.5-0.6µs; 7
+// allocations against 2) and 2-3x a conc pool task. pprof labels are about a
+// third of the difference (compare impl=tether-nolabels; alone they cost 3
+// allocations and ~130-300ns, BenchmarkLabels); an OnEvent hook adds one
+// clock read per task (impl=tether-hook). A group itself (New and Wait with
+// no task, registered for leak reports) costs ~1.4µs against ~0.5µs for
+// errgroup.WithContext (BenchmarkNewWait). The cost per task does not grow
+// with the number of live tasks, and a task that ends takes no lock.
 //
 // That is noise next to any task doing I/O, and the price of a name, a
 // label, an identity and a report for every goroutine. For fan-outs of
