@@ -140,8 +140,13 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 		done := g.finishWait
 		g.mu.Unlock()
 		<-done
+		g.unregisterIfQuiet()
 	default:
 		g.mu.Unlock()
+		// A Wait after a Shutdown that gave up: the last straggler may
+		// still be on its way out; make sure the group is gone when Wait
+		// returns.
+		g.unregisterIfQuiet()
 	}
 	return g.result(unstopped)
 }
@@ -190,6 +195,13 @@ type canceledError struct {
 
 func (e *canceledError) Error() string { return e.msg + ": " + e.cause.Error() }
 func (e *canceledError) Unwrap() error { return e.cause }
+
+// unregisterIfQuiet unregisters the group if no task is live.
+func (g *Group) unregisterIfQuiet() {
+	if g.live.Load() == 0 {
+		g.unregister()
+	}
+}
 
 // unregister takes the group out of leak reports and out of its parent's
 // tree, once.
