@@ -157,7 +157,8 @@ func TestHistoryIsSequential(t *testing.T) {
 
 // TestLoadNeverTorn has writers replace a multi-word value while readers
 // check that every Load is one consistent version, and that versions and
-// their times never go backwards. It exercises record reuse under the race detector.
+// their times never go backwards. It exercises record reuse under the race
+// detector.
 func TestLoadNeverTorn(t *testing.T) {
 	type state struct {
 		A, B uint64
