@@ -24,20 +24,24 @@
 //   - Values are snapshots, shared by every reader. Never modify a loaded
 //     Value in place: build a new value and commit it. For T holding maps or
 //     slices, [WithClone] gives Update's fn a private copy it may modify.
-//     The race detector reports in-place changes in tests.
+//     A value handed to CompareAndSwap, or returned by fn, belongs to the
+//     guard from then on. The race detector reports in-place changes in
+//     tests.
 //   - Update's fn may run several times and must not have side effects: no
 //     I/O, no sends, no writes to guards. Do those after Update returns.
 //   - ctx identifies the writer: the task that supervise put in it is
 //     recorded as the Writer of each version and named in conflicts. Update
 //     retries until ctx is done; bound it with a deadline if a conflict storm
 //     should fail rather than wait.
-//   - Versions start at 1 and grow by one with each commit (a Map key that
-//     does not exist is at version 0). A version that never existed passed
-//     to CompareAndSwap is a caller bug, reported with [ErrUnknownVersion].
+//   - Versions start at 1 and grow by one with each commit. A Map key that
+//     does not exist is at version 0, and starts again at 1 after Delete. A
+//     version a Guard never had, passed to its CompareAndSwap, is a caller
+//     bug, reported with [ErrUnknownVersion]; for a Map key it is a conflict
+//     (the key was deleted since).
 //   - Programming errors panic with a "guard: " message naming the guard and
-//     the bad value: an empty name, a nil Context, func or option. Runtime
-//     failures are errors: conflicts, refusals by a validator
-//     ([WithValidator]), a Store's errors.
+//     the bad value: an empty name, a nil Context, func or option, a Guard or
+//     Map not made by New or NewMap. Runtime failures are errors: conflicts,
+//     refusals by a validator ([WithValidator]), a Store's errors.
 //
 // # How a Load stays cheap
 //
