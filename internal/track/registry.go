@@ -46,6 +46,7 @@ const minPrune = 128
 type reg struct {
 	nextID atomic.Uint64
 	shards [shardCount]shard
+	lost   lostList
 }
 
 type shard struct {
@@ -96,9 +97,12 @@ func (e *typedEntry[T]) pin() func() State {
 	return func() State { return describe(p) }
 }
 
-// Handle is one registration. The zero Handle is valid and unregisters
-// nothing.
-type Handle struct{ id uint64 }
+// Handle is one registration (of a live object, or a Lost record). The zero
+// Handle is valid and unregisters nothing.
+type Handle struct {
+	id   uint64
+	lost bool
+}
 
 // Register adds obj to the process-wide registry. When a snapshot is taken,
 // describe is called with obj (if it is still alive) to report its state.
@@ -158,6 +162,10 @@ func (h Handle) Unregister() {
 	if h.id == 0 {
 		return
 	}
+	if h.lost {
+		registry.lost.remove(h.id)
+		return
+	}
 	s := &registry.shards[h.id%shardCount]
 	s.mu.Lock()
 	delete(s.m, h.id)
@@ -165,7 +173,7 @@ func (h Handle) Unregister() {
 }
 
 // Snapshot returns the state of every registered object that is still alive,
-// in registration order. It promotes every young entry, so objects dropped
+// and every Lost record, in registration order. It promotes every young entry, so objects dropped
 // before the snapshot become collectable after it. Objects are described
 // outside the registry's locks, so a slow describe never blocks Register or
 // Unregister elsewhere.
@@ -187,6 +195,10 @@ func Snapshot() []State {
 			}
 		}
 		s.mu.Unlock()
+	}
+	for _, r := range registry.lost.snapshot() {
+		st := r.state
+		all = append(all, pinned{r.id, func() State { return st }})
 	}
 	slices.SortFunc(all, func(a, b pinned) int {
 		switch {

@@ -38,6 +38,15 @@ func WithTask(ctx context.Context, t *Task) context.Context {
 	return context.WithValue(ctx, taskKey{}, t)
 }
 
+// IsTaskKey reports whether key is the context key TaskFrom looks up. It
+// lets supervise make a task's context answer TaskFrom itself (its Value
+// method returns the *Task for this key), saving the context layer and the
+// allocation WithTask would add to every task. Everyone else uses WithTask.
+func IsTaskKey(key any) bool {
+	_, ok := key.(taskKey)
+	return ok
+}
+
 // TaskFrom returns the task ctx belongs to, or nil when ctx was not derived
 // from a task's context. It costs one ctx.Value lookup.
 func TaskFrom(ctx context.Context) *Task {

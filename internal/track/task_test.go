@@ -51,3 +51,28 @@ func BenchmarkTaskFrom(b *testing.B) {
 		}
 	}
 }
+
+func TestIsTaskKey(t *testing.T) {
+	// A context type that answers the task key itself, as supervise's task
+	// contexts do.
+	task := &track.Task{Path: "app/self"}
+	ctx := selfAnswering{Context: context.Background(), task: task}
+	if got := track.TaskFrom(ctx); got != task {
+		t.Fatalf("TaskFrom(self-answering ctx) = %v, want %v", got, task)
+	}
+	if track.IsTaskKey("tether.task") || track.IsTaskKey(nil) {
+		t.Fatal("IsTaskKey accepts a foreign key")
+	}
+}
+
+type selfAnswering struct {
+	context.Context
+	task *track.Task
+}
+
+func (c selfAnswering) Value(key any) any {
+	if track.IsTaskKey(key) {
+		return c.task
+	}
+	return c.Context.Value(key)
+}
