@@ -38,7 +38,7 @@ type Map[K comparable, V any] struct {
 	updates  [updateStripes]stripe
 
 	mu      sync.Mutex
-	st      counters // updates are counted in the stripes
+	st      counters // updates are counted by the shards or the stripes
 	last    conflict // valid when st.conflicts > 0
 	lastKey K
 }
