@@ -128,7 +128,9 @@ func (a semAcquirer) cycle(ctx context.Context) error {
 func (a semAcquirer) close() {}
 
 // BenchmarkAcquireRelease measures one Acquire and one Release, for tether
-// and its peers side by side. mode=serial runs one goroutine; mode=parallel
+// and its peers side by side. Besides ns/op it reports cpu-ns/op, the
+// process's CPU time per op (the garbage collector's included), which a
+// busy shared machine disturbs less than wall time. mode=serial runs one goroutine; mode=parallel
 // runs GOMAXPROCS goroutines (set with -cpu), so with size=4 and -cpu 2
 // there is no waiting and with more CPUs than size there is.
 func BenchmarkAcquireRelease(b *testing.B) {
@@ -151,6 +153,12 @@ func BenchmarkAcquireRelease(b *testing.B) {
 					defer a.close()
 					ctx := context.Background()
 					b.ReportAllocs()
+					cpu0 := processCPU()
+					defer func() {
+						if cpu := processCPU() - cpu0; cpu > 0 {
+							b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+						}
+					}()
 					if mode == "serial" {
 						for b.Loop() {
 							if err := a.cycle(ctx); err != nil {

@@ -47,7 +47,9 @@ type Config[T any] struct {
 
 	// LeakAfter reports a lease held longer than this: one Leak event of
 	// kind LeakHeldTooLong per lease, and an Info log record when it is
-	// finally returned. 0 turns the check off.
+	// finally returned. 0 turns the check off. The check has the resolution
+	// of the pool's clock (see "Time" in the package doc): 100ms, or
+	// LeakAfter/10 if that is finer.
 	LeakAfter time.Duration
 
 	// MaxLifetime is how long a resource may live. An older resource is

@@ -83,9 +83,9 @@
 // Config.OnLeak, and counted in [Stats]:
 //
 //   - [LeakHeldTooLong]: a lease held longer than Config.LeakAfter. One
-//     watchdog goroutine per pool (not a timer per lease) wakes exactly when
-//     the oldest unreported lease reaches LeakAfter, reports each lease once,
-//     and logs an Info record if it is ever returned. The lease stays valid.
+//     watchdog goroutine per pool (not a timer per lease) checks every
+//     lease as it comes due, reports each lease once, and logs an Info
+//     record if it is ever returned. The lease stays valid.
 //   - [LeakCollected]: a lease dropped without being ended, found by the
 //     garbage collector. Its resource is closed, so the leak gives its
 //     capacity back instead of draining the pool. See below.
@@ -107,7 +107,7 @@
 // the lease, Release takes it back. So the anchor becomes unreachable
 // exactly when every lease of a lent resource has been dropped unreleased,
 // and its cleanup marks the resource collected. The watchdog reclaims it
-// within a second (an Acquire that is about to wait reclaims at once): it
+// within a tick (an Acquire that is about to wait reclaims at once): it
 // reports the leak with the holder's task and acquire site and closes the
 // resource, since its state is unknown. Per Acquire this is two pointer
 // stores; the benchmark's impl=tether-nogcdetect runs the pool with it
@@ -136,32 +136,51 @@
 // watchdog. It never waits past its ctx for a lease, where puddle's Close
 // waits forever. [Pool.Close] is Shutdown with [DefaultCloseTimeout] (10s).
 //
+// # Time
+//
+// A lease is stamped with the pool's coarse clock, not with a clock read of
+// its own: the watchdog advances the clock every tick (100ms, or a tenth of
+// Config.LeakAfter if that is finer, but at least 1ms), so an Acquire pays
+// an atomic load instead of a clock read. Acquire times (in Leases, reports
+// and held_for) are therefore up to one tick early, and LeakAfter reports
+// may come up to one tick early; an Acquire that had to wait or create the
+// resource, and every wait and timeout, is timed exactly. In a synctest
+// bubble the clock is fake like everything else, so tests stay exact
+// (TestCoarseClock shows the resolution).
+//
 // # Cost
 //
-// BenchmarkAcquireRelease runs one Acquire and one Release of tether, puddle,
-// a buffered channel and an x/sync semaphore side by side, serial and
-// parallel, with 4 and 64 resources. On the 2-core development machine
-// (Go 1.26, a noisy shared VM; medians of 5 runs) tether with site capture,
-// the watchdog and garbage-collection detection costs about 1.2-1.4x
-// puddle's Acquire+Release and one allocation, the 48-byte Lease: the one
-// thing that cannot be reused, since a reused handle is exactly what lets a
-// stale holder release someone else's resource. What the rest costs:
+// BenchmarkAcquireRelease runs one Acquire and one Release of tether,
+// puddle, a buffered channel and an x/sync semaphore side by side, serial
+// and parallel, with 4 and 64 resources; it reports the process's CPU time
+// per op (cpu-ns/op) as well as wall time. On the 2-core development
+// machine (Go 1.26, a shared VM) tether with site capture, the watchdog and
+// garbage-collection detection costs about as much as puddle's own
+// Acquire+Release (0.8-1.2x; see the commit notes for a table), plus one
+// allocation: the 32-byte Lease, the one thing that cannot be reused, since
+// a reused handle is exactly what lets a stale holder release someone
+// else's resource. What the rest costs:
 //
 //   - the acquire site: a few loads of the frame-pointer chain (not
-//     runtime.Callers, which costs about 150 ns), symbolised only when a
-//     report or error is rendered;
-//   - the time of the acquire: one monotonic clock read. puddle's own
-//     Acquire+Release reads the clock three times; this package takes idle
-//     resources with puddle's TryAcquire and returns them with ReleaseUnused,
-//     which read it not at all, so a cycle reads the clock once instead of
-//     three times. The read keeps timestamps exact, also in fake time;
+//     runtime.Callers, about 150 ns), symbolised only when a report or an
+//     error is rendered;
+//   - the time: one atomic load of the coarse clock (a clock read costs
+//     about 40 ns on that machine, and puddle's own Acquire+Release reads
+//     it three times). Idle resources are taken with puddle's TryAcquire
+//     and returned with ReleaseUnused, which do not read the clock at all;
 //   - the lease's bookkeeping: its holder fields live in a slot allocated
-//     once per resource, published with one atomic store, and ended with one
+//     once per resource, published with one atomic store and ended with one
 //     compare-and-swap. Readers (the watchdog, Leases, timeout reports) take
 //     a lock bit in the same word, so the hot path takes no lock of its own;
 //   - the bound on the wait: a timer only when the caller has to wait (or
 //     the pool has to create a resource, or Config.Check is set), never when
-//     a resource is idle.
+//     a resource is idle;
+//   - MaxLifetime or MaxIdleTime: one clock read per Release, to time the
+//     idle period exactly.
+//
+// The allocation is most of the difference from puddle: at millions of
+// acquires a second it keeps the garbage collector running, and while it
+// marks, every pointer store (puddle's included) pays a write barrier.
 //
 // [Pool.Stats], [Pool.Leases] and the registry's snapshot visit every
 // resource; they are for diagnostics, not hot paths.
@@ -170,7 +189,7 @@
 //
 // Build the pool inside the synctest bubble of the test that uses it (puddle
 // crashes otherwise) and shut it down there too; fake time then makes every
-// timeout, LeakAfter report and Shutdown deadline exact. The watchdog sleeps
+// timeout, LeakAfter report and Shutdown deadline exact. The watchdog ticks
 // on a timer, so a bubble with a live pool is never idle for good: a test
 // that blocks forever runs until the test binary's -timeout instead of
 // failing with synctest's deadlock report.

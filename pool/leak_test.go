@@ -264,3 +264,23 @@ func TestReleasedLeaseIsNotReportedByGC(t *testing.T) {
 		t.Fatalf("Stats = %+v, events %v; want no leak", st, e.Leaks.Events())
 	}
 }
+
+// TestCoarseClock pins down the resolution of lease timestamps: an Acquire
+// that takes an idle resource stamps it with the pool's coarse clock, which
+// the watchdog advances every tick (100ms here), not with a clock read of
+// its own. A resource that has to be created gets an exact stamp.
+func TestCoarseClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := pooltest.New(t, pool.Config[*pooltest.Res]{MaxSize: 1})
+		start := time.Now()
+		e.MustAcquire(t, t.Context()).Release()
+		time.Sleep(1050 * time.Millisecond) // between ticks at 1.0s and 1.1s
+		l := e.MustAcquire(t, t.Context())
+		time.Sleep(time.Second)
+		ls := e.Pool.Leases()
+		if len(ls) != 1 || !ls[0].AcquiredAt.Equal(start.Add(time.Second)) || ls[0].HeldFor != 1050*time.Millisecond {
+			t.Fatalf("Leases = %+v; want acquired at the 1.0s tick, held 1.05s", ls)
+		}
+		l.Release()
+	})
+}

@@ -30,24 +30,21 @@ type Leak struct {
 	LeaseInfo
 }
 
-// pollInterval is the longest the watchdog sleeps: how soon a lease the
-// garbage collector found unreleased is reclaimed when no Acquire is
-// waiting (a waiting Acquire reclaims at once).
-const pollInterval = time.Second
 
-// watch is the pool's one watchdog goroutine. It reports leases held past
-// LeakAfter at exactly that age, reclaims leases the garbage collector found,
-// and closes idle resources past MaxIdleTime or MaxLifetime. It sleeps until
-// the next thing is due (at most pollInterval) and exits when Shutdown
-// closes p.stop.
+// watch is the pool's one watchdog goroutine. Every tick (see clockTick) it
+// advances the coarse clock, reclaims leases the garbage collector found,
+// reports leases held past LeakAfter, and closes idle resources past
+// MaxIdleTime or MaxLifetime; it also wakes exactly when one of those is
+// due. It exits when Shutdown closes p.stop.
 func (p *Pool[T]) watch() {
 	defer close(p.watched)
-	timer := time.NewTimer(pollInterval)
+	timer := time.NewTimer(p.tick)
 	defer timer.Stop()
 	for {
 		now := p.now()
+		p.clock.Store(now)
 		p.reclaimCollected()
-		next := now + int64(pollInterval)
+		next := now + int64(p.tick)
 		if p.leakAfter > 0 {
 			next = min(next, p.checkHeld(now))
 		}
@@ -137,7 +134,7 @@ func (p *Pool[T]) reclaimCollected() {
 // when the next idle resource expires. It takes the idle resources from
 // puddle only when one is due, so a busy pool is not disturbed.
 func (p *Pool[T]) reap(now int64) (next int64) {
-	next = now + int64(pollInterval)
+	next = now + int64(p.tick)
 	due := false
 	p.buf = p.snapshotSlots(p.buf)
 	for _, s := range p.buf {
