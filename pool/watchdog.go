@@ -30,7 +30,6 @@ type Leak struct {
 	LeaseInfo
 }
 
-
 // watch is the pool's one watchdog goroutine. Every tick (see clockTick) it
 // advances the coarse clock, reclaims leases the garbage collector found,
 // reports leases held past LeakAfter, and closes idle resources past
