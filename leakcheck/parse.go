@@ -151,7 +151,9 @@ func parseHeader(line string) (goroutine, bool) {
 		body = body[:i]
 	}
 	parts := strings.Split(body, ", ")
-	g.state = strings.TrimSuffix(parts[0], " (scan)")
+	// "(scan)" is a GC detail and "(durable)" marks a goroutine parked in a
+	// synctest bubble; neither says anything about what it waits for.
+	g.state = strings.TrimSuffix(strings.TrimSuffix(parts[0], " (scan)"), " (durable)")
 	for _, p := range parts[1:] {
 		if m, ok := strings.CutSuffix(p, " minutes"); ok {
 			g.minutes, _ = strconv.Atoi(m)

@@ -1,0 +1,248 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tether-go/tether/leakcheck"
+)
+
+// Main runs a whole service and exits the process: it is the body of func
+// main.
+//
+//	func main() {
+//		supervise.Main("app", func(ctx context.Context, g *supervise.Group) error {
+//			db := openDB()
+//			g.Defer("db", func(context.Context) error { return db.Close() })
+//			g.Go("http", serveHTTP)
+//			g.Go("sync", syncLoop)
+//			return nil
+//		})
+//	}
+//
+// Main creates the root group name and runs run in it as the task
+// "<name>/main", so run's context is a task's context, and a panic or error
+// in run is a failure like any task's. run starts the service's tasks and
+// registers its Defers; it may return at once or keep working.
+//
+// Main then waits until one of these happens: every task has ended, a task
+// failed (which cancels the group, unless the group was given
+// ContinueOnError), SIGINT or SIGTERM arrived, or the context given with
+// [MainContext] was cancelled. It then shuts the group down with a deadline
+// ([ShutdownTimeout], 10s by default): tasks are cancelled and waited for,
+// the Defers run last-in first-out, and tasks that did not stop are named
+// with their stacks. A second signal during shutdown stops waiting at once.
+//
+// Last, Main takes a leak report (package leakcheck) and prints it to
+// stderr, and logs it, if anything is still running or held: a lease never
+// released, a goroutine never stopped, a cleanup step never run.
+//
+// The exit code is 0 for a clean run, 1 if a task (or run) failed, a Defer
+// failed, or a task did not stop in time, and [LeakExitCode] (1 by default)
+// if the run was otherwise clean but the report was not. Main returns only
+// if the function given with [Exit] returns.
+func Main(name string, run func(ctx context.Context, g *Group) error, opts ...MainOption) {
+	m := mainSettings{
+		ctx:             context.Background(),
+		shutdownTimeout: 10 * time.Second,
+		leakExit:        1,
+		exit:            os.Exit,
+		stderr:          os.Stderr,
+		signals:         []os.Signal{os.Interrupt, syscall.SIGTERM},
+	}
+	for i, o := range opts {
+		if o == nil {
+			panic(fmt.Sprintf("supervise: Main(%q): option %d is nil", name, i))
+		}
+		o.applyMain(&m)
+	}
+	if run == nil {
+		panic(fmt.Sprintf("supervise: Main(%q, nil): pass the function that starts the service", name))
+	}
+	m.exit(runMain(name, run, &m))
+}
+
+// MainOption configures [Main].
+type MainOption interface{ applyMain(*mainSettings) }
+
+type mainSettings struct {
+	ctx             context.Context
+	shutdownTimeout time.Duration
+	leakExit        int
+	exit            func(int)
+	stderr          io.Writer
+	signals         []os.Signal
+	groupOpts       []Option
+	reportOpts      []leakcheck.Option
+}
+
+type mainFunc func(*mainSettings)
+
+func (f mainFunc) applyMain(m *mainSettings) { f(m) }
+
+// ShutdownTimeout bounds Main's shutdown: how long it waits for tasks to
+// stop and Defers to run (10s by default). ShutdownTimeout panics if d is
+// not positive.
+func ShutdownTimeout(d time.Duration) MainOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("supervise: ShutdownTimeout(%v): the shutdown needs a positive deadline", d))
+	}
+	return mainFunc(func(m *mainSettings) { m.shutdownTimeout = d })
+}
+
+// LeakExitCode sets Main's exit code for a run that was clean except for
+// its leak report (1 by default). LeakExitCode(0) reports leaks without
+// failing the process.
+func LeakExitCode(code int) MainOption {
+	return mainFunc(func(m *mainSettings) { m.leakExit = code })
+}
+
+// GroupOptions are passed to the root group's New: Logger, OnEvent,
+// ContinueOnError, WithLimit. Main logs with the same logger.
+func GroupOptions(opts ...Option) MainOption {
+	return mainFunc(func(m *mainSettings) { m.groupOpts = append(m.groupOpts, opts...) })
+}
+
+// ReportOptions are passed to the leak report Main takes after shutdown,
+// for example leakcheck.IgnoreCreatedBy for a library's background
+// goroutine that is not the service's to stop.
+func ReportOptions(opts ...leakcheck.Option) MainOption {
+	return mainFunc(func(m *mainSettings) { m.reportOpts = append(m.reportOpts, opts...) })
+}
+
+// MainContext makes ctx the root of the service: its values reach every
+// task, and its cancellation stops the service as a signal does. It is for
+// embedding Main in a larger program and for tests. MainContext panics if
+// ctx is nil.
+func MainContext(ctx context.Context) MainOption {
+	if ctx == nil {
+		panic("supervise: MainContext(nil)")
+	}
+	return mainFunc(func(m *mainSettings) { m.ctx = ctx })
+}
+
+// Signals replaces the signals that stop the service (SIGINT and SIGTERM
+// by default). Signals() with none makes Main ignore signals.
+func Signals(sig ...os.Signal) MainOption {
+	return mainFunc(func(m *mainSettings) { m.signals = sig })
+}
+
+// Exit replaces os.Exit as the way Main ends: Main calls exit with its exit
+// code, and returns if exit returns. For tests and for programs that run
+// Main more than once.
+func Exit(exit func(code int)) MainOption {
+	if exit == nil {
+		panic("supervise: Exit(nil)")
+	}
+	return mainFunc(func(m *mainSettings) { m.exit = exit })
+}
+
+// Stderr replaces os.Stderr as where Main prints failures and the leak
+// report.
+func Stderr(w io.Writer) MainOption {
+	if w == nil {
+		panic("supervise: Stderr(nil)")
+	}
+	return mainFunc(func(m *mainSettings) { m.stderr = w })
+}
+
+// runMain runs the service and returns its exit code.
+func runMain(name string, run func(context.Context, *Group) error, m *mainSettings) int {
+	start := time.Now()
+	sig := make(chan os.Signal, 1)
+	if len(m.signals) > 0 {
+		signal.Notify(sig, m.signals...)
+		defer signal.Stop(sig)
+	}
+	// The group does not inherit m.ctx's cancellation: a stop request is
+	// turned into Shutdown below, so that every cancellation is the
+	// group's own and not a failure.
+	g := New(context.WithoutCancel(m.ctx), name, m.groupOpts...)
+	logger := g.sink.log()
+	g.Go("main", func(ctx context.Context) error { return run(ctx, g) })
+
+	var reason string
+	select {
+	case <-g.tasksEnded():
+		reason = "every task ended"
+	case <-g.ctx.Done():
+		reason = "a task failed"
+	case s := <-sig:
+		reason = "signal " + s.String()
+	case <-m.ctx.Done():
+		reason = "context: " + context.Cause(m.ctx).Error()
+	}
+	logger.Info("supervise: shutting down", "group", g.path, "reason", reason, "timeout", m.shutdownTimeout)
+
+	sctx, cancel := context.WithTimeoutCause(context.WithoutCancel(m.ctx), m.shutdownTimeout,
+		fmt.Errorf("supervise: main %q: shutdown took longer than %v", name, m.shutdownTimeout))
+	defer cancel()
+	go func() {
+		// A second signal cuts the wait short. This goroutine ends with
+		// runMain: cancel unblocks it.
+		select {
+		case s := <-sig:
+			logger.Warn("supervise: second signal, not waiting any longer", "group", g.path, "signal", s.String())
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err := g.Shutdown(sctx)
+	cancel()
+
+	code := 0
+	if err != nil {
+		code = 1
+		fmt.Fprintf(m.stderr, "supervise: main %q failed:\n%v\n", name, err)
+		logger.Error("supervise: service failed", "group", g.path, "err", err)
+	}
+	report := settledReport(m.reportOpts)
+	if !report.Clean() {
+		fmt.Fprintf(m.stderr, "%s", report)
+		logger.Error("supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
+		if code == 0 {
+			code = m.leakExit
+		}
+	}
+	logger.Info("supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
+	return code
+}
+
+// settleFor is how long Main lets goroutines on their way out finish before
+// it reports them: connections closing after an HTTP server's Shutdown,
+// for example.
+const settleFor = time.Second
+
+// settledReport takes leak reports until one is clean or settleFor has
+// passed, and returns the last.
+func settledReport(opts []leakcheck.Option) *leakcheck.Report {
+	deadline := time.Now().Add(settleFor)
+	pause := 100 * time.Microsecond
+	for {
+		r := leakcheck.Snapshot(opts...)
+		left := time.Until(deadline)
+		if r.Clean() || left <= 0 {
+			return r
+		}
+		time.Sleep(min(pause, left))
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// tasksEnded returns a channel that is closed once the group has no live
+// task.
+func (g *Group) tasksEnded() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.live.Load() == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return g.idleChan()
+}
