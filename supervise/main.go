@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -199,7 +200,10 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	if err != nil {
 		code = 1
 		fmt.Fprintf(m.stderr, "supervise: main %q failed:\n%v\n", name, err)
-		logger.Error("supervise: service failed", "group", g.path, "err", err)
+		// The whole error is on stderr; the log record carries its first
+		// line, so a terminal showing both does not repeat every stack.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		logger.Error("supervise: service failed", "group", g.path, "err", msg)
 	}
 	report := settledReport(m.reportOpts)
 	if !report.Clean() {
