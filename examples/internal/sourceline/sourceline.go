@@ -7,7 +7,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Call returns "file.go:LINE" for the first call to a function or method
@@ -50,4 +52,19 @@ func Call(path, fn, callee string) (string, error) {
 		return "", fmt.Errorf("sourceline: no call to %s in %s (%s)", callee, fn, path)
 	}
 	return "", fmt.Errorf("sourceline: no function %s in %s", fn, path)
+}
+
+// Text returns "file.go:LINE" for the first line of the file at path that
+// contains text.
+func Text(path, text string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, text) {
+			return fmt.Sprintf("%s:%d", filepath.Base(path), i+1), nil
+		}
+	}
+	return "", fmt.Errorf("sourceline: %q not found in %s", text, path)
 }

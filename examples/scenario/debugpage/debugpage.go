@@ -1,0 +1,203 @@
+// Package debugpage serves leakcheck's live page from a running service:
+// tasks as a tree, the pool with its holders and a utilisation bar, the
+// guard with its conflicts, and any goroutine no task owns. This is what an
+// operator opens at 3 AM instead of reading a goroutine dump.
+//
+// The page is mounted by the service itself, on a loopback port: leakcheck
+// never registers it anywhere.
+package debugpage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tether-go/tether/examples/internal/exampledb"
+	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/leakcheck"
+	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/supervise"
+)
+
+// Config is what Service needs from its caller.
+type Config struct {
+	Addr   chan<- string   // receives the page's URL once it listens
+	Ready  chan<- struct{} // closed once the state worth seeing exists (nil: not told)
+	Logger *slog.Logger    // the pool's logger; nil means slog.Default()
+}
+
+// Service returns the run function for supervise.Main: a ledger service
+// whose report task holds a connection, whose ingest workers update
+// balances through a guard.Map, and whose debug server serves the page.
+func Service(cfg Config) func(context.Context, *supervise.Group) error {
+	return func(ctx context.Context, g *supervise.Group) error {
+		db, err := exampledb.Open(ctx, `CREATE TABLE entries (account TEXT, amount INTEGER)`)
+		if err != nil {
+			return err
+		}
+		g.Defer("database", func(context.Context) error { return db.Close() })
+		p, err := pool.New(pool.Config[*sql.Conn]{
+			Name:    "ledger-db",
+			New:     func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
+			Close:   func(c *sql.Conn) error { return c.Close() },
+			MaxSize: 3,
+			Logger:  cfg.Logger,
+		})
+		if err != nil {
+			return err
+		}
+		g.Defer("db pool", p.Shutdown)
+		balances := guard.NewMap[string, int]("balances")
+
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/debug/tether", leakcheck.Handler())
+		g.Go("debug", func(ctx context.Context) error { return serve(ctx, ln, mux) })
+
+		holding := make(chan struct{})
+		g.Go("report", func(ctx context.Context) error {
+			// A month-end report holds a connection while it renders.
+			lease, err := p.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
+			close(holding)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		conflicted := make(chan struct{})
+		g.Go("ingest", func(ctx context.Context) error { return ingest(ctx, balances, conflicted) })
+		cfg.Addr <- "http://" + ln.Addr().String() + "/debug/tether"
+		if cfg.Ready != nil {
+			go func() {
+				<-holding
+				<-conflicted
+				close(cfg.Ready)
+			}()
+		}
+		return nil
+	}
+}
+
+// ingest runs three workers that post to the same account, after staging
+// one conflict so the page always has one to show.
+func ingest(ctx context.Context, balances *guard.Map[string, int], conflicted chan<- struct{}) error {
+	workers := supervise.New(ctx, "workers")
+	var once sync.Once
+	loaded := make(chan guard.Snapshot[int])
+	committed := make(chan struct{})
+	workers.Go("posting", func(ctx context.Context) error {
+		snap := <-loaded
+		if _, err := balances.CompareAndSwap(ctx, "acme", snap.Version, snap.Value+100); err != nil {
+			return err
+		}
+		close(committed)
+		return post(ctx, balances)
+	})
+	workers.Go("refund", func(ctx context.Context) error {
+		snap, err := balances.Load(ctx, "acme")
+		if err != nil {
+			return err
+		}
+		loaded <- snap
+		<-committed
+		// Based on the version read before "posting" committed: refused,
+		// and the conflict is recorded with both writers.
+		_, err = balances.CompareAndSwap(ctx, "acme", snap.Version, snap.Value-30)
+		if !errors.Is(err, guard.ErrConflict) {
+			return err
+		}
+		once.Do(func() { close(conflicted) })
+		return post(ctx, balances)
+	})
+	return workers.Wait()
+}
+
+// post keeps updating the balance, retrying conflicts, until ctx ends.
+func post(ctx context.Context, balances *guard.Map[string, int]) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if _, err := balances.Update(ctx, "acme", func(v int) (int, error) { return v + 1, nil }); err != nil && ctx.Err() == nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return ctx }}
+	server := supervise.New(ctx, "server")
+	server.Go("listen", func(context.Context) error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return errors.Join(srv.Shutdown(sctx), server.Wait())
+}
+
+// Result is what the page showed.
+type Result struct {
+	URL      string
+	Report   *leakcheck.Report // the page's JSON form
+	HTML     string            // the page
+	ExitCode int
+}
+
+// Run starts the service, fetches the page as HTML and as JSON once the
+// interesting state exists, then stops the service.
+func Run(ctx context.Context, w io.Writer) (*Result, error) {
+	res := &Result{}
+	addr := make(chan string, 1)
+	ready := make(chan struct{})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var fetchErr error
+	go func() {
+		defer stop()
+		select {
+		case res.URL = <-addr:
+		case <-runCtx.Done():
+			return
+		}
+		select {
+		case <-ready:
+		case <-runCtx.Done():
+			return
+		}
+		res.Report, res.HTML, fetchErr = fetch(res.URL)
+	}()
+	quiet := slog.New(slog.DiscardHandler)
+	supervise.Main("ledger", Service(Config{Addr: addr, Ready: ready, Logger: quiet}),
+		supervise.MainContext(runCtx),
+		supervise.Signals(),
+		supervise.Exit(func(code int) { res.ExitCode = code }),
+		supervise.Stderr(w),
+		supervise.GroupOptions(supervise.Logger(quiet)),
+	)
+	if fetchErr != nil {
+		return nil, fetchErr
+	}
+	if res.Report == nil {
+		return nil, errors.New("debugpage: the service stopped before the page was fetched")
+	}
+	return res, nil
+}
