@@ -34,8 +34,9 @@ type Lease[T any] struct {
 	pc uintptr
 }
 
-// Value returns the resource. It panics, naming the pool and the lease's
-// acquire site, if the lease has ended. The value must not be used after the
+// Value returns the resource. It panics if the lease has ended, naming the
+// pool and the line that called Acquire (or, for a call through an
+// interface, the compiler's wrapper). The value must not be used after the
 // lease ends.
 func (l *Lease[T]) Value() T {
 	if l == nil {
