@@ -79,6 +79,11 @@ func infrastructure(g *goroutine) bool {
 		"os/signal.loop", "os/signal.signal_recv", "runtime.ensureSigM":
 		return true
 	}
+	// The goroutine running supervise.Main is the program's root, waiting
+	// (with bounded waits) for the service it runs: not a leak.
+	if g.hasFramePrefix(supervisePrefix + "runMain") {
+		return true
+	}
 	switch g.created.fn {
 	case "os/signal.Notify.func1.1", "runtime.ensureSigM",
 		"testing.runExample": // copies an Example's stdout

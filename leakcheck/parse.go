@@ -231,8 +231,9 @@ func parseProfile(dump string) []goroutine {
 		case strings.HasPrefix(line, "# labels: {"):
 			parseLabels(cur, strings.TrimPrefix(line, "# labels: {"), ":")
 		case strings.HasPrefix(line, "#\t"):
-			// "#\t0x4dc838\tmain.worker+0x18\t/src/main.go:13"
-			fields := strings.Split(line, "\t")
+			// "#\t0x4dc838\tmain.worker+0x18\t\t/src/main.go:13": the
+			// columns are aligned with a varying number of tabs.
+			fields := strings.FieldsFunc(line, func(r rune) bool { return r == '\t' })
 			if len(fields) < 4 {
 				continue
 			}
@@ -241,7 +242,7 @@ func parseProfile(dump string) []goroutine {
 				fn = fn[:i]
 			}
 			f := frame{fn: fn}
-			loc := fields[3]
+			loc := fields[len(fields)-1]
 			if colon := strings.LastIndexByte(loc, ':'); colon >= 0 {
 				f.file = loc[:colon]
 				f.line, _ = strconv.Atoi(loc[colon+1:])

@@ -71,10 +71,10 @@ func syncFeed(ctx context.Context, db *sql.DB, synced *int) error {
 }
 
 // syncFeedFixed skips entries without attributes, and says so.
-func syncFeedFixed(ctx context.Context, db *sql.DB, synced *int) error {
+func syncFeedFixed(ctx context.Context, db *sql.DB, synced *int, log *slog.Logger) error {
 	for _, e := range feed() {
 		if e.Attrs == nil {
-			slog.Default().WarnContext(ctx, "feed entry without attributes skipped", "sku", e.SKU)
+			log.WarnContext(ctx, "feed entry without attributes skipped", "sku", e.SKU)
 			continue
 		}
 		if _, err := db.ExecContext(ctx, `INSERT INTO stock (sku, n) VALUES (?, ?)`, e.SKU, e.Attrs["stock"]); err != nil {
@@ -149,7 +149,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool, duration time.Duration) (
 			var synced int
 			defer func() { mu.Lock(); res.Synced = synced; mu.Unlock() }()
 			if fixed {
-				return syncFeedFixed(ctx, db.DB, &synced)
+				return syncFeedFixed(ctx, db.DB, &synced, slog.New(slog.NewTextHandler(w, nil)))
 			}
 			return syncFeed(ctx, db.DB, &synced)
 		})

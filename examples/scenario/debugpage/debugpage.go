@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tether-go/tether/examples/internal/exampledb"
@@ -63,7 +64,14 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 		mux.Handle("/debug/tether", leakcheck.Handler())
 		g.Go("debug", func(ctx context.Context) error { return serve(ctx, ln, mux) })
 
-		holding := make(chan struct{})
+		// Ready is closed by whichever of the two events below comes last.
+		var pending atomic.Int32
+		pending.Store(2)
+		arrived := func() {
+			if pending.Add(-1) == 0 && cfg.Ready != nil {
+				close(cfg.Ready)
+			}
+		}
 		g.Go("report", func(ctx context.Context) error {
 			// A month-end report holds a connection while it renders.
 			lease, err := p.Acquire(ctx)
@@ -71,27 +79,19 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 				return err
 			}
 			defer lease.Release()
-			close(holding)
+			arrived()
 			<-ctx.Done()
 			return ctx.Err()
 		})
-		conflicted := make(chan struct{})
-		g.Go("ingest", func(ctx context.Context) error { return ingest(ctx, balances, conflicted) })
+		g.Go("ingest", func(ctx context.Context) error { return ingest(ctx, balances, arrived) })
 		cfg.Addr <- "http://" + ln.Addr().String() + "/debug/tether"
-		if cfg.Ready != nil {
-			go func() {
-				<-holding
-				<-conflicted
-				close(cfg.Ready)
-			}()
-		}
 		return nil
 	}
 }
 
 // ingest runs three workers that post to the same account, after staging
 // one conflict so the page always has one to show.
-func ingest(ctx context.Context, balances *guard.Map[string, int], conflicted chan<- struct{}) error {
+func ingest(ctx context.Context, balances *guard.Map[string, int], conflicted func()) error {
 	workers := supervise.New(ctx, "workers")
 	var once sync.Once
 	loaded := make(chan guard.Snapshot[int])
@@ -117,7 +117,7 @@ func ingest(ctx context.Context, balances *guard.Map[string, int], conflicted ch
 		if !errors.Is(err, guard.ErrConflict) {
 			return err
 		}
-		once.Do(func() { close(conflicted) })
+		once.Do(conflicted)
 		return post(ctx, balances)
 	})
 	return workers.Wait()
