@@ -54,7 +54,7 @@ type TimeoutError struct {
 
 func (e *TimeoutError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pool %q: acquire timed out after %v", e.Pool, e.Waited)
+	fmt.Fprintf(&b, "pool %q: acquire timed out after %v", e.Pool, readable(e.Waited))
 	if e.CallerDeadline {
 		b.WriteString(" (the caller's deadline)")
 	} else {
@@ -116,6 +116,25 @@ func (e *LeakError) Error() string {
 	return b.String()
 }
 
+// readable rounds a duration for a message to about three significant
+// digits: "301.858374ms" reads as "302ms". The exact values stay in the
+// error's fields and in structured log attributes.
+func readable(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -130,7 +149,7 @@ func (li LeaseInfo) describe() string {
 	b.WriteString("#")
 	b.WriteString(strconv.FormatUint(li.ID, 10))
 	b.WriteString(" held ")
-	b.WriteString(li.HeldFor.String())
+	b.WriteString(readable(li.HeldFor).String())
 	if li.Task != "" {
 		b.WriteString(" by task ")
 		b.WriteString(li.Task)

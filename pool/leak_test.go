@@ -242,6 +242,12 @@ func TestGarbageCollectedLeaseIsReportedAndReclaimed(t *testing.T) {
 	if st.LeaksCollected != 1 || st.Reclaimed != 1 || st.InUse != 0 {
 		t.Fatalf("Stats = %+v", st)
 	}
+	// While the pool lives, its leak-report state names the line that
+	// forgot to release.
+	want := "1 lease garbage-collected without Release (resources closed): 1 acquired at " + site
+	if got := poolProblems("db"); len(got) != 1 || got[0] != want {
+		t.Fatalf("pool problems in the leak report = %q, want [%q]", got, want)
+	}
 }
 
 // TestReleasedLeaseIsNotReportedByGC checks the other direction: leases that
@@ -283,4 +289,16 @@ func TestCoarseClock(t *testing.T) {
 		}
 		l.Release()
 	})
+}
+
+// poolProblems returns the Problems the live pool named name reports to the
+// leak registry (the last such pool registered, if several).
+func poolProblems(name string) []string {
+	var problems []string
+	for _, st := range track.Snapshot() {
+		if st.Kind == track.KindPool && st.Name == name {
+			problems = st.Problems
+		}
+	}
+	return problems
 }

@@ -3,7 +3,9 @@ package pool_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tether-go/tether/internal/testmain"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks, after the tests, that nothing is left running or held:
+// with goleak, and with tether's own leakcheck.
+func TestMain(m *testing.M) { testmain.Run(m) }

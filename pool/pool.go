@@ -73,6 +73,9 @@ type Pool[T any] struct {
 	goneLends uint64               // leases made from slots that are gone
 	shutdown  *shutdownState       // set by the first Shutdown
 	stats     poolCounters         // counts kept at pool level
+	// collected holds the most recent leases the garbage collector found
+	// unreleased (at most maxCollected), for the pool's leak-report state.
+	collected []Leak
 
 	// Scratch space of the watchdog goroutine, reused across its scans.
 	buf     []*slot[T]

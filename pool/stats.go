@@ -2,8 +2,10 @@ package pool
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tether-go/tether/internal/track"
@@ -141,7 +143,11 @@ func (p *Pool[T]) describe() track.State {
 		ws = append(ws, w)
 	}
 	slots := append([]*slot[T](nil), p.slots...)
+	collected := append([]Leak(nil), p.collected...)
 	p.mu.Unlock()
+	if n := p.stats.leakCollected.Load(); n > 0 {
+		st.Problems = append(st.Problems, collectedProblem(n, collected))
+	}
 	inUse, idle := 0, 0
 	for _, s := range slots {
 		h, st2, ok := s.holder()
@@ -187,4 +193,38 @@ func (p *Pool[T]) describe() track.State {
 		{Name: "leaks", Value: int64(p.stats.leakHeld.Load() + p.stats.leakCollected.Load() + p.stats.leakAtShutdown.Load())},
 	}
 	return st
+}
+
+// collectedProblem describes the leases the garbage collector found
+// unreleased, grouped by where they were acquired and by whom: "3 leases
+// garbage-collected without Release (resources closed): 3 acquired at
+// handler.go:42 by task app/http".
+func collectedProblem(n uint64, recent []Leak) string {
+	type origin struct{ site, task string }
+	counts := make(map[origin]int)
+	var order []origin
+	for _, l := range recent {
+		o := origin{l.Site, l.Task}
+		if counts[o] == 0 {
+			order = append(order, o)
+		}
+		counts[o]++
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s garbage-collected without Release (resources closed)", n, plural(int(n), "lease", "leases"))
+	if uint64(len(recent)) < n {
+		fmt.Fprintf(&b, "; the last %d", len(recent))
+	}
+	for i, o := range order {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d acquired at %s", counts[o], o.site)
+		if o.task != "" {
+			b.WriteString(" by task " + o.task)
+		}
+	}
+	return b.String()
 }

@@ -121,11 +121,29 @@ func (p *Pool[T]) reclaimCollected() {
 		taken = append(taken, s)
 	}
 	p.emit(leaks) // report first, then close
+	p.remember(leaks)
 	for _, s := range taken {
 		s.res.Destroy()
 	}
 	if len(leaks) > 0 && p.closed.Load() {
 		p.signalReleased()
+	}
+}
+
+// maxCollected bounds the collected leases a pool remembers for its state.
+const maxCollected = 16
+
+// remember keeps the latest collected leases for the leak report: the
+// lease is gone, but the line that forgot to release it is a bug to fix.
+func (p *Pool[T]) remember(leaks []Leak) {
+	if len(leaks) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.collected = append(p.collected, leaks...)
+	if extra := len(p.collected) - maxCollected; extra > 0 {
+		p.collected = append(p.collected[:0:0], p.collected[extra:]...)
 	}
 }
 
