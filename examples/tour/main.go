@@ -90,6 +90,8 @@ func tourSessions(ctx context.Context, t *tour) error {
 		t.line("  %s: pool %q lease #%d, task %s, acquired at %s, held %v",
 			l.Kind, l.Pool, l.ID, l.Task, l.Site, l.HeldFor.Round(time.Millisecond))
 	}
+	t.line("the leak report after the collector ran:")
+	t.text("  " + strings.ReplaceAll(strings.TrimRight(res.Report, "\n"), "\n", "\n  "))
 	t.line("%s", res.After)
 	fixed, err := sessions.Run(ctx, io.Discard, true)
 	if err != nil {

@@ -36,6 +36,9 @@ func TestBrokenDrainsAndTetherNamesTheHandler(t *testing.T) {
 	if kinds[pool.LeakHeldTooLong] != 3 || kinds[pool.LeakCollected] != 3 {
 		t.Errorf("leak events %v, want 3 held-too-long and 3 collected-while-held", kinds)
 	}
+	if !strings.Contains(res.Report, "3 leases garbage-collected without Release") || !strings.Contains(res.Report, "acquired at "+site+" by task sessions/sweeper") {
+		t.Errorf("leak report does not name the handler's line %s:\n%s", site, res.Report)
+	}
 	if !strings.Contains(res.After, "serves again") {
 		t.Errorf("after GC: %s", res.After)
 	}
