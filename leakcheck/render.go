@@ -96,7 +96,15 @@ func counterText(o Object, names ...string) string {
 	var parts []string
 	for _, n := range names {
 		if v, ok := o.Counters[n]; ok {
-			parts = append(parts, strconv.FormatInt(v, 10)+" "+strings.ReplaceAll(n, "_", " "))
+			noun := strings.ReplaceAll(n, "_", " ")
+			if v == 1 { // counter names are plural nouns: "conflicts", "retries"
+				if stem, ok := strings.CutSuffix(noun, "ies"); ok {
+					noun = stem + "y"
+				} else {
+					noun = strings.TrimSuffix(noun, "s")
+				}
+			}
+			parts = append(parts, strconv.FormatInt(v, 10)+" "+noun)
 		}
 	}
 	return strings.Join(parts, ", ")
