@@ -35,9 +35,9 @@ type Group struct {
 
 	sink            eventSink
 	continueOnError bool
-	sem             *semaphore.Weighted
 	noLabels        bool
-	created         time.Time
+	sem             *semaphore.Weighted
+	created         time.Time // when New was called; the origin of the task clock
 	site            track.Site
 	handle          track.Handle
 
@@ -45,27 +45,26 @@ type Group struct {
 	// decrements it and pushes itself on exited without taking mu, so that
 	// ending tasks do not contend with Go; whoever next takes mu for the
 	// task list drains exited first.
-	live      atomic.Int32
-	exited    atomic.Pointer[task] // ended tasks still in tasks, linked by nextExited
-	completed atomic.Int64
+	live   atomic.Int32
+	exited atomic.Pointer[task] // ended tasks still in tasks, linked by nextExited
 
 	mu         sync.Mutex
-	tasks      taskList        // live tasks (and exited ones not yet drained)
-	name0      string          // the first task name (most groups use one or a few)
-	count0     int             // how many tasks were named name0, without a map
-	names      map[string]int  // how many tasks had each other name
-	idle       chan struct{}   // closed when live drops to 0, if a waiter made it
-	ownCause   error           // the cause this group cancelled itself with
-	fail       *failures       // nil until the first failure
-	early      []string        // quoted paths of tasks stopped or skipped because the parent context was done
-	counts     counts          //
-	finished   bool            // Wait or Shutdown has decided the group is over: Go panics
-	finishing  finishState     // whether finish has run the Defers
-	finishWait chan struct{}   // made by a finish call that waits for another; closed when done
-	deferErr   error           // the Defers' result
-	defers     *cleanup.Scope  // created by the first Defer
-	gone       bool            // unregistered
-	watch      runtime.Cleanup // reports the group if it is collected with failures unseen
+	tasks      taskList             // live tasks (and exited ones not yet drained)
+	first      taskName             // the first task name (most groups use one or a few)
+	names      map[string]*taskName // the other names
+	idle       chan struct{}        // closed when live drops to 0, if a waiter made it
+	idleCond   sync.Cond            // broadcast when live drops to 0 (L is &mu); Wait's way to wait, which allocates nothing
+	ownCause   error                // the cause this group cancelled itself with
+	fail       *failures            // nil until the first failure
+	early      []string             // quoted paths of tasks stopped or skipped because the parent context was done
+	counts     counts               //
+	finished   bool                 // Wait or Shutdown has decided the group is over: Go panics
+	finishing  finishState          // whether finish has run the Defers
+	finishWait chan struct{}        // made by a finish call that waits for another; closed when done
+	deferErr   error                // the Defers' result
+	defers     *cleanup.Scope       // created by the first Defer
+	gone       bool                 // unregistered
+	watch      runtime.Cleanup      // reports the group if it is collected with failures unseen
 	watched    bool
 }
 
@@ -79,7 +78,7 @@ const (
 )
 
 type counts struct {
-	started, failed, canceled, skipped, restarts int64
+	started, completed, failed, canceled, skipped, restarts int64
 }
 
 // New returns a group whose tasks run under ctx. name names the group in
@@ -129,6 +128,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	if set.logger != nil {
 		g.sink.logger = set.logger
 	}
+	g.idleCond.L = &g.mu
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if set.limit > 0 {
 		g.sem = semaphore.NewWeighted(int64(set.limit))
@@ -184,19 +184,9 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	checkName("Go", g.path, name)
 	t := &task{g: g, fn: fn, site: site}
 	if len(opts) > 0 {
-		var ts taskSettings
-		for i, o := range opts {
-			if o == nil {
-				panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", g.path, name, i))
-			}
-			ts = o.applyTask(ts)
-		}
-		t.timeout, t.policy = ts.timeout, ts.policy
-		if ts.policy != nil {
-			t.rs = &restarts{random: ts.random}
-		}
+		t.applyOptions(name, opts)
 	}
-	t.start = time.Now()
+	t.start = g.clock()
 	g.mu.Lock()
 	g.drainLocked()
 	if g.finished {
@@ -221,6 +211,28 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	}
 	t.state = stateWaiting
 	g.mu.Unlock()
+	g.acquireSlot(t)
+}
+
+// applyOptions applies Go's task options to t.
+//
+//go:noinline
+func (t *task) applyOptions(name string, opts []TaskOption) {
+	var ts taskSettings
+	for i, o := range opts {
+		if o == nil {
+			panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", t.g.path, name, i))
+		}
+		ts = o.applyTask(ts)
+	}
+	t.opt = &taskExtras{timeout: ts.timeout, policy: ts.policy, rs: restarts{random: ts.random}}
+}
+
+// acquireSlot waits for a WithLimit slot for t, then starts it; if the
+// group's context is done first, t is skipped.
+//
+//go:noinline
+func (g *Group) acquireSlot(t *task) {
 	if err := g.sem.Acquire(g.ctx, 1); err != nil {
 		g.mu.Lock()
 		g.tasks.remove(t)
@@ -232,11 +244,32 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		g.skip(t)
 		return
 	}
+	start := g.clock()
 	g.mu.Lock()
 	t.state = stateRunning
-	t.start = time.Now()
+	t.start = start
 	g.mu.Unlock()
 	go t.run()
+}
+
+// clock returns the time since the group was created. Tasks record their
+// start on this clock: time.Since reads only the monotonic clock, about
+// half the cost of time.Now (BenchmarkGoWait), and in a testing/synctest
+// bubble it follows the bubble's fake time. at turns a reading back into a
+// time.Time.
+func (g *Group) clock() int64 { return int64(time.Since(g.created)) }
+
+// at returns the time at which g.clock() returned c: the group's creation
+// time plus c, so its wall-clock reading follows the monotonic clock since
+// New (unaffected by later wall-clock steps).
+func (g *Group) at(c int64) time.Time { return g.created.Add(time.Duration(c)) }
+
+// taskName counts the tasks of one name in a group and builds their paths.
+type taskName struct {
+	name  string
+	n     int    // how many tasks had the name
+	path  string // the first one's path: group path + "/" + name
+	batch string // the paths of the next numbers, built ahead and sliced off
 }
 
 // taskPath returns the path of a new task named name: the group's path,
@@ -244,32 +277,88 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 // reused within a group, so a path names one task instance for the group's
 // whole life: a goroutine left behind by a task that ended keeps a label no
 // later task has. Called with g.mu held.
+//
+// Paths of repeated names are built in batches (one string holding the
+// next few paths, which later tasks slice), so that a task does not pay an
+// allocation for its path: a batch holds up to maxPathBatch paths and stays
+// in memory while any task whose path it holds is referenced.
 func (g *Group) taskPath(name string) string {
-	var n int
+	c := &g.first
 	switch {
-	case g.name0 == name:
-		g.count0++
-		n = g.count0
-	case g.name0 == "":
-		g.name0, g.count0 = name, 1
-		n = 1
+	case c.name == name:
+	case c.name == "":
+		c.name = name
 	default:
-		if g.names == nil {
-			g.names = make(map[string]int)
+		c = g.names[name]
+		if c == nil {
+			if g.names == nil {
+				g.names = make(map[string]*taskName)
+			}
+			c = &taskName{name: name}
+			g.names[name] = c
 		}
-		n = g.names[name] + 1
-		g.names[name] = n
 	}
-	if n == 1 {
-		return g.path + "/" + name
+	c.n++
+	if c.n == 1 {
+		c.path = g.path + "/" + name
+		return c.path
 	}
-	return g.path + "/" + name + "#" + strconv.Itoa(n)
+	if c.batch == "" {
+		c.batch = pathBatch(c.path, c.n, min(maxPathBatch, max(minPathBatch, c.n-1)))
+	}
+	l := len(c.path) + 1 + digits(c.n)
+	p := c.batch[:l]
+	c.batch = c.batch[l:]
+	return p
+}
+
+// The number of paths built at once for a repeated task name: the batch
+// grows with the count, so that a name used twice wastes little and a name
+// used thousands of times pays one allocation per maxPathBatch tasks.
+const (
+	minPathBatch = 4
+	maxPathBatch = 32
+)
+
+// pathBatch returns the paths prefix#n, prefix#n+1, ... for count numbers,
+// concatenated: one allocation.
+func pathBatch(prefix string, n, count int) string {
+	last := n + count - 1
+	var b strings.Builder
+	b.Grow(count * (len(prefix) + 1 + digits(last)))
+	var buf [64]byte
+	short := len(prefix)+1+20 <= len(buf) // prefix, '#' and any int64
+	p := append(buf[:0], prefix[:min(len(prefix), len(buf))]...)
+	for k := n; k <= last; k++ {
+		if short {
+			b.Write(strconv.AppendInt(append(p, '#'), int64(k), 10))
+		} else {
+			b.WriteString(prefix)
+			b.WriteByte('#')
+			b.WriteString(strconv.Itoa(k))
+		}
+	}
+	return b.String()
+}
+
+// digits returns the number of decimal digits of n > 0.
+func digits(n int) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
 }
 
 // wakeLocked wakes the waiters of Wait and Shutdown if no task is live.
 // Called with g.mu held.
 func (g *Group) wakeLocked() {
-	if g.live.Load() == 0 && g.idle != nil {
+	if g.live.Load() != 0 {
+		return
+	}
+	g.idleCond.Broadcast()
+	if g.idle != nil {
 		close(g.idle)
 		g.idle = nil
 	}
@@ -285,6 +374,7 @@ func (g *Group) drainLocked() {
 		next := t.nextExited
 		t.nextExited = nil
 		g.tasks.remove(t)
+		g.counts.completed++ // only completed tasks take this way out
 		t = next
 	}
 }

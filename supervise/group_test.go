@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -404,5 +405,44 @@ func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
 	var pe *supervise.PanicError
 	if err := g.Wait(); !errors.As(err, &pe) || pe.At != line {
 		t.Fatalf("PanicError.At = %v, want %s: the first frame outside runtime, conc and tether", pe, line)
+	}
+}
+
+// TestPathsOfManyTasks checks the paths of many tasks of a few names, long
+// and short, started in an interleaved order: each name counts on its own,
+// from "#2" on, without gaps or repeats.
+func TestPathsOfManyTasks(t *testing.T) {
+	long := strings.Repeat("n", 70) // longer than the fast path's buffer
+	g := supervise.New(context.Background(), "app", quiet())
+	var mu sync.Mutex
+	got := map[string]int{}
+	counts := map[string]int{}
+	for i := range 300 {
+		name := []string{"w", "w", "x", long}[i%4]
+		counts[name]++
+		g.Go(name, func(ctx context.Context) error {
+			mu.Lock()
+			got[track.TaskFrom(ctx).Path]++
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range counts {
+		for k := 1; k <= n; k++ {
+			want := "app/" + name
+			if k > 1 {
+				want += "#" + strconv.Itoa(k)
+			}
+			if got[want] != 1 {
+				t.Errorf("path %q seen %d times, want once", want, got[want])
+			}
+			delete(got, want)
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("unexpected paths: %v", got)
 	}
 }

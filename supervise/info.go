@@ -37,7 +37,7 @@ func (g *Group) Tasks() []TaskInfo {
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
-		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.state.String(), Since: t.start, Restarts: int(t.restarts)})
+		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.state.String(), Since: g.at(t.start), Restarts: int(t.restarts)})
 		sites = append(sites, t.site)
 		if t.kids != nil && len(t.kids.groups) > 0 {
 			kids = append(kids, pending{len(infos) - 1, append([]*Group(nil), t.kids.groups...)})
@@ -71,7 +71,7 @@ func (g *Group) describe() track.State {
 		Counters: []track.Counter{
 			{Name: "live", Value: int64(live)},
 			{Name: "started", Value: g.counts.started},
-			{Name: "completed", Value: g.completed.Load()},
+			{Name: "completed", Value: g.counts.completed},
 			{Name: "failed", Value: g.counts.failed},
 			{Name: "canceled", Value: g.counts.canceled},
 			{Name: "skipped", Value: g.counts.skipped},
@@ -89,7 +89,7 @@ func (g *Group) describe() track.State {
 			Kind:   track.ItemTask,
 			Name:   t.id.Path,
 			Owner:  g.owner,
-			Since:  t.start,
+			Since:  g.at(t.start),
 			State:  t.state.String(),
 			Site:   t.site,
 			Detail: detail,

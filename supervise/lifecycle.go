@@ -34,10 +34,7 @@ type failures struct {
 func (g *Group) Wait() error {
 	g.mu.Lock()
 	for g.live.Load() > 0 {
-		ch := g.idleChan()
-		g.mu.Unlock()
-		<-ch
-		g.mu.Lock()
+		g.idleCond.Wait()
 	}
 	g.drainLocked()
 	g.finished = true
@@ -106,33 +103,27 @@ func (g *Group) idleChan() chan struct{} {
 // finish runs once per group, after finished is set: it cancels the group's
 // context, runs the Defers with ctx (nil means the group's context without
 // its cancellation), and unregisters the group if no task is live. Every
-// call then returns the group's result.
+// call then returns the group's result. Every call cancels the context
+// (later calls do nothing), so that no Wait returns before it is done.
 func (g *Group) finish(ctx context.Context, unstopped []error) error {
+	g.cancel(nil)
 	g.mu.Lock()
 	switch g.finishing {
 	case notFinished:
-		g.finishing = finishRunning
-		defers := g.defers
-		g.mu.Unlock()
-		g.cancel(nil)
-		var deferErr error
-		if defers != nil {
+		if defers := g.defers; defers != nil {
+			g.finishing = finishRunning
+			g.mu.Unlock()
 			if ctx == nil {
 				ctx = context.WithoutCancel(g.ctx)
 			}
-			deferErr = defers.Close(ctx)
+			deferErr := defers.Close(ctx)
+			g.mu.Lock()
+			g.deferErr = deferErr
+			if g.finishWait != nil {
+				close(g.finishWait)
+			}
 		}
-		g.mu.Lock()
-		g.deferErr = deferErr
 		g.finishing = finishDone
-		if g.finishWait != nil {
-			close(g.finishWait)
-		}
-		quiet := g.live.Load() == 0
-		g.mu.Unlock()
-		if quiet {
-			g.unregister()
-		}
 	case finishRunning:
 		if g.finishWait == nil {
 			g.finishWait = make(chan struct{})
@@ -140,21 +131,18 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 		done := g.finishWait
 		g.mu.Unlock()
 		<-done
-		g.unregisterIfQuiet()
-	default:
-		g.mu.Unlock()
-		// A Wait after a Shutdown that gave up: the last straggler may
-		// still be on its way out; make sure the group is gone when Wait
-		// returns.
-		g.unregisterIfQuiet()
+		g.mu.Lock()
 	}
-	return g.result(unstopped)
+	// A Wait after a Shutdown that gave up finds the group finished: the
+	// last straggler may still be on its way out, and the group must be
+	// gone when Wait returns (resultLocked unregisters it once quiet).
+	return g.resultLocked(unstopped)
 }
 
-// result builds what Wait and Shutdown return, and marks every failure as
-// observed.
-func (g *Group) result(unstopped []error) error {
-	g.mu.Lock()
+// resultLocked builds what Wait and Shutdown return, marks every failure
+// as observed, and unregisters the group if it is quiet. Called with g.mu
+// held; it unlocks.
+func (g *Group) resultLocked(unstopped []error) error {
 	var errs []error
 	if f := g.fail; f != nil {
 		errs = append(errs, f.errs...)
@@ -170,7 +158,11 @@ func (g *Group) result(unstopped []error) error {
 	if g.deferErr != nil {
 		errs = append(errs, g.deferErr)
 	}
+	quiet := g.quietLocked()
 	g.mu.Unlock()
+	if quiet {
+		g.unregister()
+	}
 	errs = append(errs, unstopped...)
 	return aggregate(g.path, errs)
 }
@@ -196,23 +188,21 @@ type canceledError struct {
 func (e *canceledError) Error() string { return e.msg + ": " + e.cause.Error() }
 func (e *canceledError) Unwrap() error { return e.cause }
 
-// unregisterIfQuiet unregisters the group if no task is live.
-func (g *Group) unregisterIfQuiet() {
-	if g.live.Load() == 0 {
-		g.unregister()
+// quietLocked reports whether the group must now be unregistered: it has
+// finished, no task is live, and nobody has unregistered it yet (it marks
+// it so). Called with g.mu held; the caller calls unregister after
+// unlocking.
+func (g *Group) quietLocked() bool {
+	if g.gone || g.finishing != finishDone || g.live.Load() != 0 {
+		return false
 	}
+	g.gone = true
+	return true
 }
 
 // unregister takes the group out of leak reports and out of its parent's
-// tree, once.
+// tree. Called once, by whoever quietLocked chose, without g.mu.
 func (g *Group) unregister() {
-	g.mu.Lock()
-	if g.gone {
-		g.mu.Unlock()
-		return
-	}
-	g.gone = true
-	g.mu.Unlock()
 	g.handle.Unregister()
 	if g.parent != nil {
 		g.parent.detach(g)

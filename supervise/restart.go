@@ -81,6 +81,7 @@ func (p Policy) withDefaults() Policy {
 type restarts struct {
 	times  []time.Time    // restart times within the window, oldest first
 	total  int            //
+	began  time.Time      // when the current run began, once restarted
 	random func() float64 // the jitter source, in [0, 1)
 }
 

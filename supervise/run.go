@@ -20,9 +20,8 @@ import (
 func (t *task) run() {
 	defer t.exit()
 	t.setup()
-	t.began = t.start
 	for {
-		err := t.attempt(t.began)
+		err := t.attempt()
 		if !t.again(err) {
 			return
 		}
@@ -32,22 +31,30 @@ func (t *task) run() {
 	}
 }
 
-// setup builds the task's context (the group's, plus pprof labels and the
-// task's identity), puts the labels on the goroutine, and reports the start.
+// setup builds the task's context (the group's, plus pprof labels naming
+// the group and the task, in one label set), puts the labels on the
+// goroutine, and reports the start. The task answers for its own identity
+// (see task.Value), so that needs no context of its own.
+//
+// The labels cost three allocations (pprof's label list, its label map and
+// the context holding it: BenchmarkLabels); pprof offers no cheaper way to
+// give a context labels. When the group's context carries no labels, pprof
+// takes the new set as it is; otherwise it merges the two (a fourth
+// allocation, for nested groups and tasks run under pprof.Do).
 //
 //go:noinline
 func (t *task) setup() {
 	g := t.g
-	ctx := g.ctx
-	if !g.noLabels {
-		ctx = pprof.WithLabels(ctx, pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path))
-	}
-	t.Context = track.WithTask(ctx, &t.id)
-	if !g.noLabels {
-		pprof.SetGoroutineLabels(t)
+	if g.noLabels {
+		t.Context = g.ctx
+	} else {
+		ctx := pprof.WithLabels(g.ctx, pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path))
+		t.Context = ctx
+		pprof.SetGoroutineLabels(ctx)
 	}
 	if g.sink.wants(t, Started) {
-		t.emit(Started, t.start, t.start, nil, 0)
+		start := g.at(t.start)
+		t.emit(Started, start, start, nil, 0)
 	}
 }
 
@@ -55,16 +62,17 @@ func (t *task) setup() {
 // false when the task is over, true when the policy restarts it.
 func (t *task) again(err error) bool {
 	g := t.g
+	p := t.policy()
 	switch {
 	case err == nil:
-		if t.policy == nil || !t.policy.Always || g.ctx.Err() != nil {
+		if p == nil || !p.Always || g.ctx.Err() != nil {
 			t.outcome = completed
 			return false
 		}
 	case g.echoes(err):
 		t.outcome, t.err = canceled, err
 		return false
-	case t.policy == nil || g.ctx.Err() != nil:
+	case p == nil || g.ctx.Err() != nil:
 		// No policy, or the group is ending: no restart, and a real
 		// failure is never dropped.
 		t.outcome, t.err = failed, err
@@ -74,17 +82,18 @@ func (t *task) again(err error) bool {
 }
 
 // backoff waits before a restart: it returns true when the next run
-// begins (t.began), or false when the policy gives up or the group ends
-// first (the outcome is then set).
+// begins, or false when the policy gives up or the group ends first (the
+// outcome is then set).
 //
 //go:noinline
 func (t *task) backoff(err error) bool {
 	g := t.g
+	x := t.opt
 	now := time.Now()
-	delay, recent, ok := t.rs.next(t.policy, now)
+	delay, recent, ok := x.rs.next(x.policy, now)
 	if !ok {
 		t.outcome = failed
-		t.err = &restartLimitError{restarts: recent, period: t.policy.Period, last: err}
+		t.err = &restartLimitError{restarts: recent, period: x.policy.Period, last: err}
 		return false
 	}
 	g.mu.Lock()
@@ -92,7 +101,7 @@ func (t *task) backoff(err error) bool {
 	g.counts.restarts++
 	g.mu.Unlock()
 	if g.sink.wants(t, Restarting) {
-		t.emit(Restarting, now, t.began, err, delay)
+		t.emit(Restarting, now, t.began(), err, delay)
 	}
 	timer := time.NewTimer(delay)
 	select {
@@ -102,11 +111,11 @@ func (t *task) backoff(err error) bool {
 		t.outcome, t.err = canceled, err
 		return false
 	}
-	t.began = time.Now()
-	t.rs.record(t.began)
+	x.rs.began = time.Now()
+	x.rs.record(x.rs.began)
 	g.mu.Lock()
 	t.state = stateRunning
-	t.restarts = int32(t.rs.total)
+	t.restarts = int32(x.rs.total)
 	g.mu.Unlock()
 	return true
 }
@@ -114,12 +123,12 @@ func (t *task) backoff(err error) bool {
 // attempt runs fn once, recovering a panic (reported at once) into a
 // *PanicError. If fn calls runtime.Goexit, attempt never returns and inFn
 // stays set for exit to see.
-func (t *task) attempt(began time.Time) (err error) {
-	if t.timeout > 0 {
-		return t.attemptWithTimeout(began)
+func (t *task) attempt() (err error) {
+	if t.opt != nil && t.opt.timeout > 0 {
+		return t.attemptWithTimeout()
 	}
 	t.inFn = true
-	defer t.recoverPanic(&err, began)
+	defer t.recoverPanic(&err)
 	err = t.fn(t)
 	t.inFn = false
 	return err
@@ -128,12 +137,12 @@ func (t *task) attempt(began time.Time) (err error) {
 // attemptWithTimeout is attempt for a task with a Timeout.
 //
 //go:noinline
-func (t *task) attemptWithTimeout(began time.Time) (err error) {
-	d := t.timeout
+func (t *task) attemptWithTimeout() (err error) {
+	d := t.opt.timeout
 	ctx, cancel := context.WithTimeoutCause(t, d, &TimeoutError{Task: t.id.Path, After: d})
 	defer cancel()
 	t.inFn = true
-	defer t.recoverPanic(&err, began)
+	defer t.recoverPanic(&err)
 	err = t.fn(ctx)
 	t.inFn = false
 	var te *TimeoutError
@@ -145,13 +154,13 @@ func (t *task) attemptWithTimeout(began time.Time) (err error) {
 
 // recoverPanic is deferred around fn: it turns a panic into the error
 // *errp and reports it at once. A Goexit passes through (inFn stays set).
-func (t *task) recoverPanic(errp *error, began time.Time) {
+func (t *task) recoverPanic(errp *error) {
 	if !t.inFn {
 		return
 	}
 	if v := recover(); v != nil {
 		t.inFn = false
-		*errp = t.panicked(v, began)
+		*errp = t.panicked(v)
 	}
 }
 
@@ -159,10 +168,10 @@ func (t *task) recoverPanic(errp *error, began time.Time) {
 // once: a panic is never held until Wait.
 //
 //go:noinline
-func (t *task) panicked(v any, began time.Time) error {
+func (t *task) panicked(v any) error {
 	pe := recovered(t.id.Path, v)
 	if t.g.sink.wants(t, Panicked) {
-		t.emit(Panicked, time.Now(), began, pe, 0)
+		t.emit(Panicked, time.Now(), t.began(), pe, 0)
 	}
 	return pe
 }
@@ -207,8 +216,30 @@ func (g *Group) echoes(err error) bool {
 }
 
 // exit runs when the task's goroutine ends, however it ends: it reports the
-// outcome and takes the task off the live list.
+// outcome and takes the task off the live list. A task that completed takes
+// no lock (see Group.live); the others go through exitSlow.
 func (t *task) exit() {
+	g := t.g
+	if t.inFn || t.outcome != completed {
+		t.exitSlow()
+		return
+	}
+	if g.sink.wants(t, Completed) {
+		t.emit(Completed, time.Now(), t.began(), nil, 0)
+	}
+	if g.sem != nil {
+		g.sem.Release(1)
+	}
+	g.pushExited(t)
+	if g.live.Add(-1) == 0 {
+		g.lastExit()
+	}
+}
+
+// exitSlow ends a task that failed, was cancelled or called runtime.Goexit.
+//
+//go:noinline
+func (t *task) exitSlow() {
 	g := t.g
 	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
 		t.outcome, t.err = failed, ErrGoexit
@@ -217,26 +248,13 @@ func (t *task) exit() {
 	switch t.outcome {
 	case failed:
 		te = t.failure()
-	case completed:
-		if g.sink.wants(t, Completed) {
-			t.emit(Completed, time.Now(), t.began, nil, 0)
-		}
 	case canceled:
 		if g.sink.wants(t, Canceled) {
-			t.emit(Canceled, time.Now(), t.began, t.err, 0)
+			t.emit(Canceled, time.Now(), t.began(), t.err, 0)
 		}
 	}
 	if g.sem != nil {
 		g.sem.Release(1)
-	}
-	if t.outcome == completed {
-		// The common path takes no lock (see Group.live).
-		g.completed.Add(1)
-		g.pushExited(t)
-		if g.live.Add(-1) == 0 {
-			g.lastExit()
-		}
-		return
 	}
 	g.mu.Lock()
 	g.tasks.remove(t)
@@ -251,7 +269,7 @@ func (t *task) exit() {
 	}
 	g.live.Add(-1) // after the failure is recorded: Wait may return now
 	g.wakeLocked()
-	quiet := g.live.Load() == 0 && g.finishing == finishDone
+	quiet := g.quietLocked()
 	g.mu.Unlock()
 	if quiet {
 		g.unregister()
@@ -263,7 +281,7 @@ func (t *task) exit() {
 func (g *Group) lastExit() {
 	g.mu.Lock()
 	g.wakeLocked()
-	quiet := g.live.Load() == 0 && g.finishing == finishDone
+	quiet := g.quietLocked()
 	g.mu.Unlock()
 	if quiet {
 		g.unregister()
@@ -276,7 +294,7 @@ func (g *Group) lastExit() {
 //go:noinline
 func (t *task) failure() *TaskError {
 	now := time.Now()
-	te := &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.start, End: now, Restarts: t.restartCount()}
+	te := &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: now, Restarts: t.restartCount()}
 	kind := Failed
 	switch t.err.(type) {
 	case *restartLimitError:
@@ -285,7 +303,7 @@ func (t *task) failure() *TaskError {
 		kind = 0
 	}
 	if kind != 0 && t.g.sink.wants(t, kind) {
-		t.emit(kind, now, t.began, t.err, 0)
+		t.emit(kind, now, t.began(), t.err, 0)
 	}
 	return te
 }

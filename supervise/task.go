@@ -25,33 +25,43 @@ func (s taskState) String() string {
 	return [...]string{stateRunning: "running", stateBackoff: "backoff", stateWaiting: "waiting-for-slot"}[s]
 }
 
-// task is one task of a group. It is also the task's context: it embeds the
-// context chain built for the task (group context, pprof labels, track
-// identity) and answers taskKey itself, which saves an allocation per task.
+// task is one task of a group. It is also the task's context: it embeds
+// the group's context with the task's pprof labels, and answers both
+// track.TaskFrom (its identity, for pool, guard and leak reports) and
+// taskKey (for child groups) itself, so that identity costs no context
+// layer and no allocation.
+//
+// The fields read on every task's common path are kept few and small: a
+// task's record is one of the allocations every Go pays for.
 type task struct {
-	context.Context // set by run, before fn sees it
+	context.Context // set by setup, before fn sees it
 
-	g       *Group
-	fn      func(context.Context) error
-	id      track.Task // Path; immutable once published
-	site    track.Site // where Go was called
-	timeout time.Duration
-	policy  *Policy // nil: no restarts
+	g    *Group
+	fn   func(context.Context) error
+	id   track.Task  // Path; immutable once published
+	site track.Site  // where Go was called
+	opt  *taskExtras // nil unless Go was given task options
 
-	// Guarded by g.mu.
-	start      time.Time // when Go was called (or got its slot)
-	state      taskState
+	// Guarded by g.mu (start is written before the task's goroutine
+	// starts and never again).
+	start      int64 // when Go was called (or got its slot): g.clock() then
 	restarts   int32
+	state      taskState
 	prev, next *task
 	nextExited *task     // in Group.exited (written before the push publishes it)
 	kids       *taskKids // nil until the task creates a group
 
 	// Used only by the task's own goroutine.
-	began   time.Time // when the current (or last) run began
-	inFn    bool      // fn is running: still set in exit means runtime.Goexit
+	inFn    bool // fn is running: still set in exit means runtime.Goexit
 	outcome outcome
-	err     error     // the final error (failed), or the echoed one (canceled)
-	rs      *restarts // set when the task has a restart Policy
+	err     error // the final error (failed), or the echoed one (canceled)
+}
+
+// taskExtras are what task options add to a task.
+type taskExtras struct {
+	timeout time.Duration
+	policy  *Policy  // nil: no restarts
+	rs      restarts // used only by the task's own goroutine, when policy is set
 }
 
 // taskKids are the groups a task created. Guarded by the task's g.mu.
@@ -63,10 +73,27 @@ type taskKids struct {
 // restartCount is how many times the task has been restarted (for the
 // task's own goroutine).
 func (t *task) restartCount() int {
-	if t.rs == nil {
+	if t.opt == nil {
 		return 0
 	}
-	return t.rs.total
+	return t.opt.rs.total
+}
+
+// policy returns the task's restart policy, or nil.
+func (t *task) policy() *Policy {
+	if t.opt == nil {
+		return nil
+	}
+	return t.opt.policy
+}
+
+// began returns when the task's current (or last) run began: its start, or
+// its last restart (for the task's own goroutine).
+func (t *task) began() time.Time {
+	if t.opt != nil && t.opt.policy != nil && !t.opt.rs.began.IsZero() {
+		return t.opt.rs.began
+	}
+	return t.g.at(t.start)
 }
 
 type outcome uint8
@@ -77,9 +104,12 @@ const (
 	canceled
 )
 
-// Value answers taskKey with the task; everything else comes from the
-// task's context chain.
+// Value answers track.TaskFrom with the task's identity and taskKey with
+// the task; everything else comes from the task's context chain.
 func (t *task) Value(key any) any {
+	if track.IsTaskKey(key) {
+		return &t.id
+	}
 	if _, ok := key.(taskKey); ok {
 		return t
 	}
