@@ -28,10 +28,11 @@
 // Close must be called once the scope's resources are no longer needed. A
 // Scope that is garbage-collected with steps that never ran is reported: an
 // error is logged naming the scope, where it was created, and each step with
-// where it was deferred, and a record of it is registered for leak reports
-// (package leakcheck); the registry holds that record weakly, so only a
-// report taken soon after is sure to list it: the log is the durable report.
-// Steps are never run by the garbage collector.
+// where it was deferred, and a record of the lost scope, with the same
+// facts, is kept for leak reports (package leakcheck): every later report
+// lists it as a problem. (The registry keeps a bounded number of such
+// records, dropping the oldest and saying so.) Steps are never run by the
+// garbage collector.
 //
 // A step deferred while Close runs is run next; one deferred after Close has
 // returned runs at once in the caller (see [Scope.Defer]).

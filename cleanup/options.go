@@ -16,6 +16,7 @@ type settings struct {
 	stepTimeout time.Duration
 	logger      *slog.Logger
 	owner       string
+	onLost      func(track.Handle) // tests only (export_test.go)
 }
 
 type stepTimeout time.Duration

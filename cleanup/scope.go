@@ -53,7 +53,8 @@ type ledger struct {
 	running   stepInfo   // the step Close is running (name "" when none)
 	abandoned []stepInfo // steps Close gave up on that are still running
 	failed    int
-	lost      bool // the Scope was garbage-collected with pending steps
+
+	onLost func(track.Handle) // tests only: receives the record of a lost scope
 }
 
 type stepInfo struct {
@@ -86,6 +87,7 @@ func New(name string, opts ...Option) *Scope {
 			created: time.Now(),
 			site:    site,
 			logger:  set.logger,
+			onLost:  set.onLost,
 		},
 		timeout: set.stepTimeout,
 	}

@@ -44,10 +44,6 @@ func (l *ledger) stateLocked() track.State {
 		st.Items = append(st.Items, l.item(a, "abandoned", "Close gave up waiting for it; still running"))
 		st.Problems = append(st.Problems, fmt.Sprintf("step %q still running after Close gave up on it", a.name))
 	}
-	if l.lost {
-		st.Problems = append(st.Problems, fmt.Sprintf(
-			"garbage-collected without Close: %d steps never ran", len(l.pending)))
-	}
 	return st
 }
 
@@ -63,32 +59,31 @@ func (l *ledger) item(i stepInfo, state, detail string) track.Item {
 	}
 }
 
-// describeLost reports a scope that was garbage-collected with steps never
-// run.
-func (l *ledger) describeLost() track.State {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.stateLocked()
-}
-
 // reportLost runs when a Scope with steps is garbage-collected before Close
 // started (Close stops this check). Its steps will never run: that is a
 // missing Close. It logs the scope, where it was created and each step with
-// where it was deferred, and registers the lost scope for leak reports. The
-// registry holds the record weakly (it never keeps objects alive), so the
-// record lasts until a snapshot or a batch of registrations promotes it and
-// the collector runs again: a report taken soon after lists it; the log is
-// the durable report. A lasting record needs a strong "lost objects" list in
-// internal/track.
+// where it was deferred, and keeps a record of the lost scope for leak
+// reports (track.Lost: held strongly, so every later report lists it until
+// the record is unregistered or pushed out by newer ones).
 func reportLost(l *ledger) {
 	l.mu.Lock()
-	l.lost = true
-	steps := make([]string, 0, len(l.pending))
-	for i := len(l.pending) - 1; i >= 0; i-- {
-		steps = append(steps, strconv.Quote(l.pending[i].name)+" deferred at "+l.pending[i].site.String())
-	}
+	st := l.stateLocked()
 	l.mu.Unlock()
-	track.Register(l, (*ledger).describeLost)
+	steps := make([]string, 0, len(st.Items))  // for the log: "db" deferred at main.go:20
+	listed := make([]string, 0, len(st.Items)) // for the record: "db" (deferred at main.go:20)
+	for i := range st.Items {
+		it := &st.Items[i]
+		it.State = "never run"
+		site := it.Site.String()
+		steps = append(steps, strconv.Quote(it.Name)+" deferred at "+site)
+		listed = append(listed, strconv.Quote(it.Name)+" (deferred at "+site+")")
+	}
+	st.Problems = append(st.Problems, fmt.Sprintf("garbage-collected without Close: %d steps never ran: %s",
+		len(listed), strings.Join(listed, ", ")))
+	h := track.Lost(st)
+	if l.onLost != nil {
+		l.onLost(h)
+	}
 	l.log().Error(
 		fmt.Sprintf("cleanup: scope %q created at %v was garbage-collected without Close; %d steps never ran: %s",
 			l.name, l.site, len(steps), strings.Join(steps, ", ")),

@@ -96,10 +96,11 @@ func collect(t *testing.T, done func() bool) bool {
 }
 
 // dropScope creates a scope with one step and drops it, reporting where.
+// If the scope is lost, its lost record is sent on lost.
 //
 //go:noinline
-func dropScope(name string, l *logSink, collected chan struct{}, closeIt bool) (created, deferred string) {
-	s := cleanup.New(name, cleanup.Logger(l.logger()))
+func dropScope(name string, l *logSink, collected chan struct{}, closeIt bool, lost chan track.Handle) (created, deferred string) {
+	s := cleanup.New(name, cleanup.Logger(l.logger()), cleanup.OnLost(func(h track.Handle) { lost <- h }))
 	created = here(-1)
 	s.Defer("db pool", func(context.Context) error { return nil })
 	deferred = here(-1)
@@ -113,7 +114,8 @@ func dropScope(name string, l *logSink, collected chan struct{}, closeIt bool) (
 func TestGarbageCollectedScopeIsReported(t *testing.T) {
 	sink := newLogSink()
 	collected := make(chan struct{}, 1)
-	created, deferred := dropScope(t.Name(), sink, collected, false)
+	lost := make(chan track.Handle, 1)
+	created, deferred := dropScope(t.Name(), sink, collected, false, lost)
 	var rec slogRecord
 	if !collect(t, func() bool {
 		select {
@@ -126,6 +128,8 @@ func TestGarbageCollectedScopeIsReported(t *testing.T) {
 	}) {
 		t.Fatal("a scope dropped with a pending step was never reported")
 	}
+	h := <-lost // sent before the log line
+	defer h.Unregister()
 	for _, want := range []string{t.Name(), "created at " + created, `"db pool" deferred at ` + deferred, "without Close"} {
 		if !strings.Contains(rec.msg, want) {
 			t.Errorf("log message %q does not contain %q", rec.msg, want)
@@ -134,29 +138,55 @@ func TestGarbageCollectedScopeIsReported(t *testing.T) {
 	if rec.level != "ERROR" {
 		t.Errorf("logged at %s, want ERROR", rec.level)
 	}
+	// The lost record is kept: later snapshots, after more collections,
+	// still list it, naming the scope, where it was created and its step.
+	for range 3 {
+		runtime.GC()
+	}
+	st, ok := lostState(t.Name())
+	if !ok || st.Site.String() != created || st.Created.IsZero() || len(st.Problems) != 1 ||
+		st.Problems[0] != `garbage-collected without Close: 1 steps never ran: "db pool" (deferred at `+deferred+`)` {
+		t.Fatalf("lost record %+v (found %v); want the scope created at %s and its step deferred at %s", st, ok, created, deferred)
+	}
+	h.Unregister()
+	if _, ok := lostState(t.Name()); ok {
+		t.Fatal("lost record still listed after Unregister")
+	}
+}
+
+// lostState returns the registry state of the scope named name that
+// reports problems (a lost scope's record).
+func lostState(name string) (track.State, bool) {
+	for _, st := range track.Snapshot() {
+		if st.Kind == track.KindScope && st.Name == name && len(st.Problems) > 0 {
+			return st, true
+		}
+	}
+	return track.State{}, false
 }
 
 func TestLostScopeIsListedInTheRegistry(t *testing.T) {
-	// The lost scope's record is registered when the scope is collected.
-	// The registry holds it only weakly, so this test keeps it alive while
-	// it looks (see LoseScope).
 	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
 	s.Defer("db pool", func(context.Context) error { return nil })
 	deferred := here(-1)
-	keep := cleanup.LoseScope(s)
-	var st track.State
-	var ok bool
-	for _, x := range track.Snapshot() {
-		if x.Kind == track.KindScope && x.Name == t.Name() && len(x.Problems) > 0 {
-			st, ok = x, true
-		}
+	s.Defer("cache", func(context.Context) error { return nil })
+	deferredCache := here(-1)
+	h := cleanup.LoseScope(s)
+	defer h.Unregister()
+	st, ok := lostState(t.Name())
+	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 2 steps never ran") ||
+		len(st.Items) != 2 || st.Items[1].Site.String() != deferred {
+		t.Fatalf("registry entry of a lost scope: %+v (found %v); want its pending steps", st, ok)
 	}
-	runtime.KeepAlive(keep)
-	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 1 steps never ran") ||
-		len(st.Items) != 1 || st.Items[0].Site.String() != deferred {
-		t.Fatalf("registry entry of a lost scope: %+v (found %v); want its pending step", st, ok)
+	want := `garbage-collected without Close: 2 steps never ran: "cache" (deferred at ` + deferredCache + `), "db pool" (deferred at ` + deferred + `)`
+	if st.Problems[0] != want || st.Items[0].State != "never run" {
+		t.Fatalf("lost scope problem %q, first item %+v; want %q and the steps never run, in run order", st.Problems[0], st.Items[0], want)
 	}
 	s.Close(context.Background())
+	h.Unregister()
+	if _, ok := lostState(t.Name()); ok {
+		t.Fatal("lost record still listed after Unregister")
+	}
 }
 
 type slogRecord struct{ msg, level string }
@@ -164,7 +194,7 @@ type slogRecord struct{ msg, level string }
 func TestClosedScopeIsNotReported(t *testing.T) {
 	sink := newLogSink()
 	collected := make(chan struct{}, 1)
-	dropScope(t.Name(), sink, collected, true)
+	dropScope(t.Name(), sink, collected, true, nil)
 	if !collect(t, func() bool { return len(collected) == 1 }) {
 		t.Fatal("a closed scope was never garbage-collected")
 	}

@@ -36,6 +36,7 @@ type Group struct {
 	sink            eventSink
 	continueOnError bool
 	noLabels        bool
+	onLost          func(track.Handle) // tests only: receives the record of a lost group
 	sem             *semaphore.Weighted
 	created         time.Time // when New was called; the origin of the task clock
 	site            track.Site
@@ -109,6 +110,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	g := &Group{
 		continueOnError: set.continueOnError,
 		noLabels:        set.noLabels,
+		onLost:          set.onLost,
 		created:         time.Now(),
 		site:            site,
 	}

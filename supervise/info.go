@@ -120,7 +120,8 @@ func contextCause(g *Group) error {
 // held.
 func (g *Group) recordFailure(te *TaskError) {
 	if g.fail == nil {
-		g.fail = &failures{group: g.path, site: g.site.String(), logger: g.sink.logger}
+		g.fail = &failures{group: g.path, owner: g.owner, created: g.created, site: g.site,
+			logger: g.sink.logger, onLost: g.onLost}
 	}
 	g.fail.errs = append(g.fail.errs, te)
 	if !g.watched {
@@ -131,37 +132,49 @@ func (g *Group) recordFailure(te *TaskError) {
 
 // reportUnobserved runs when a group with failures nobody has seen is
 // garbage-collected: Wait was never called, so the failures would be lost.
-// It logs them and registers the lost group for leak reports. The registry
-// holds that record weakly (it never keeps objects alive), so only a report
-// taken soon after is sure to list it; the log is the durable report. A
-// lasting record needs a strong "lost objects" list in internal/track.
+// It logs them and keeps a record of the lost group for leak reports
+// (track.Lost: held strongly, so every later report lists it until the
+// record is unregistered or pushed out by newer ones).
 func reportUnobserved(f *failures) {
 	n := len(f.errs) - f.observed
 	if n <= 0 {
 		return
 	}
-	track.Register(f, (*failures).describe)
+	site := f.site.String()
 	msgs := make([]string, 0, n)
 	for _, err := range f.errs[f.observed:] {
 		msgs = append(msgs, err.Error())
+	}
+	h := track.Lost(track.State{
+		Kind:    track.KindGroup,
+		Name:    f.group,
+		Owner:   f.owner,
+		Created: f.created,
+		Site:    f.site,
+		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %d failures never observed: %s",
+			site, n, strings.Join(firstLines(msgs), "; "))},
+	})
+	if f.onLost != nil {
+		f.onLost(h)
 	}
 	l := f.logger
 	if l == nil {
 		l = slog.Default()
 	}
 	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %d failures never observed:\n\t%s",
-		f.group, f.site, n, strings.Join(msgs, "\n\t")),
+		f.group, site, n, strings.Join(msgs, "\n\t")),
 		slog.String("group", f.group),
-		slog.String("created", f.site),
+		slog.String("created", site),
 		slog.Int("failures", n))
 }
 
-// describe reports a group lost with failures unseen.
-func (f *failures) describe() track.State {
-	return track.State{
-		Kind: track.KindGroup,
-		Name: f.group,
-		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %d failures never observed",
-			f.site, len(f.errs)-f.observed)},
+// firstLines returns the first line of each message, without the package
+// prefix, for a one-line summary.
+func firstLines(msgs []string) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		m, _, _ = strings.Cut(m, "\n")
+		out[i] = strings.TrimPrefix(m, "supervise: ")
 	}
+	return out
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/tether-go/tether/internal/track"
 )
 
 // failures are a group's failed tasks. They are kept apart from the Group
@@ -13,10 +15,14 @@ import (
 // must not point back at the group.
 type failures struct {
 	group    string
-	site     string       // where New was called (rendered when the first failure is recorded)
+	owner    string
+	created  time.Time
+	site     track.Site   // where New was called
 	logger   *slog.Logger // nil: slog.Default()
 	errs     []error      // *TaskError, in the order the tasks failed
 	observed int          // how many of errs Wait or Shutdown has returned
+
+	onLost func(track.Handle) // tests only: receives the record of a lost group
 }
 
 // Wait waits for every task of the group (including tasks started by its

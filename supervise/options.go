@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/tether-go/tether/internal/track"
 )
 
 // Option configures a Group in New. Options apply by value, so that New's
@@ -15,7 +17,8 @@ type settings struct {
 	continueOnError bool
 	logger          *slog.Logger
 	hook            func(Event)
-	noLabels        bool // tests only: measures what labels cost
+	noLabels        bool               // tests only: measures what labels cost
+	onLost          func(track.Handle) // tests only: receives the record of a lost group
 }
 
 type limitOption int

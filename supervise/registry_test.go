@@ -74,11 +74,12 @@ func TestUnwaitedGroupProblems(t *testing.T) {
 }
 
 // dropFailedGroup starts a group whose task fails and drops it without Wait.
+// If the group is lost, its lost record is sent on lost.
 //
 //go:noinline
-func dropFailedGroup(name string, l *slog.Logger, fail bool, collected chan struct{}) (created string) {
+func dropFailedGroup(name string, l *slog.Logger, fail bool, collected chan struct{}, lost chan track.Handle) (created string) {
 	created = here(1)
-	g := supervise.New(context.Background(), name, supervise.Logger(l))
+	g := supervise.New(context.Background(), name, supervise.Logger(l), supervise.OnLost(func(h track.Handle) { lost <- h }))
 	done := make(chan struct{})
 	g.Go("task", func(context.Context) error {
 		defer close(done)
@@ -114,7 +115,8 @@ func collect(t *testing.T, done func() bool) bool {
 func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 	rec := &recorder{}
 	l := slog.New(recordHandler{rec})
-	created := dropFailedGroup(t.Name(), l, true, make(chan struct{}, 1))
+	lost := make(chan track.Handle, 1)
+	created := dropFailedGroup(t.Name(), l, true, make(chan struct{}, 1), lost)
 	var msg string
 	if !collect(t, func() bool {
 		for _, r := range rec.logs() {
@@ -127,30 +129,49 @@ func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 	}) {
 		t.Fatal("a group dropped with an unseen failure was never reported")
 	}
+	h := <-lost // sent before the log line
+	defer h.Unregister()
 	for _, want := range []string{t.Name(), "created at " + created, "without Wait", "1 failures never observed", `task "` + t.Name() + `/task"`, "boom"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("report %q does not contain %q", msg, want)
 		}
 	}
+	// The lost record is kept: later snapshots, after more collections,
+	// still list it, naming the group, where it was created and what was lost.
+	for range 3 {
+		runtime.GC()
+	}
+	st, ok := findGroup(t.Name())
+	want := "garbage-collected without Wait (created at " + created + "): 1 failures never observed: task \"" + t.Name() + "/task\""
+	if !ok || st.Site.String() != created || st.Created.IsZero() || len(st.Problems) != 1 ||
+		!strings.HasPrefix(st.Problems[0], want) || !strings.Contains(st.Problems[0], ") failed after ") || !strings.HasSuffix(st.Problems[0], ": boom") {
+		t.Fatalf("lost record %+v (found %v); want a problem starting %q and naming the failure", st, ok, want)
+	}
+	h.Unregister()
+	if _, ok := findGroup(t.Name()); ok {
+		t.Fatal("lost record still listed after Unregister")
+	}
 }
 
 func TestLostGroupIsListedInTheRegistry(t *testing.T) {
-	// The lost group's record is registered when the group is collected.
-	// The registry holds it only weakly, so this test keeps it alive while
-	// it looks (see LoseGroup).
-	keep := supervise.LoseGroup(t.Name(), errBoom)
+	h := supervise.LoseGroup(t.Name(), errBoom)
+	site := here(-1)
+	defer h.Unregister()
 	st, ok := findGroup(t.Name())
-	runtime.KeepAlive(keep)
 	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Wait (created at ") ||
 		!strings.Contains(st.Problems[0], "1 failures never observed") {
 		t.Fatalf("registry entry of a lost group: %+v (found %v)", st, ok)
+	}
+	if want := `garbage-collected without Wait (created at ` + site + `): 1 failures never observed: task "` + t.Name() + `/t" failed: boom`; st.Problems[0] != want || st.Site.String() != site {
+		t.Fatalf("lost group problem %q at %s, want %q at %s", st.Problems[0], st.Site, want, site)
 	}
 }
 
 func TestGroupCollectedWithoutFailuresIsNotReported(t *testing.T) {
 	rec := &recorder{}
 	collected := make(chan struct{}, 1)
-	dropFailedGroup(t.Name(), slog.New(recordHandler{rec}), false, collected)
+	lost := make(chan track.Handle, 1)
+	dropFailedGroup(t.Name(), slog.New(recordHandler{rec}), false, collected, lost)
 	if !collect(t, func() bool { return len(collected) == 1 }) {
 		t.Fatal("group never collected")
 	}
@@ -162,5 +183,10 @@ func TestGroupCollectedWithoutFailuresIsNotReported(t *testing.T) {
 		if strings.Contains(r.Message, "garbage-collected") {
 			t.Fatalf("a group without failures was reported: %s", r.Message)
 		}
+	}
+	if len(lost) != 0 {
+		h := <-lost
+		h.Unregister()
+		t.Fatal("a group without failures was kept as lost")
 	}
 }
