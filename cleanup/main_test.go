@@ -3,7 +3,7 @@ package cleanup_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tether-go/tether/internal/testmain"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }
