@@ -27,6 +27,7 @@ func (j jitterOption) applyTask(s taskSettings) taskSettings { s.random = j; ret
 // garbage-collected without Wait, the way the collector's cleanup does, and
 // returns the lost record it kept. The caller must unregister it, or every
 // later leak check in the test binary finds it.
+//
 //go:noinline
 func LoseGroup(name string, err error) track.Handle {
 	var h track.Handle
