@@ -9,11 +9,13 @@ import (
 	"runtime/pprof"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sourcegraph/conc"
 	"github.com/sourcegraph/conc/pool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -116,13 +118,27 @@ func BenchmarkGoWait(b *testing.B) {
 }
 
 // BenchmarkLabels isolates what supervise does per task for pprof labels:
-// build a label context (group and task) and set it on the goroutine.
+// build a label context (group and task, one label set) and set it on the
+// goroutine. how=both-per-task is what a task of a root group pays;
+// how=nested is a task of a nested group, whose context already carries
+// its parent task's labels, which pprof merges (one allocation more);
+// how=group-prebuilt adds the task label to a context that carries the
+// group label already (no cheaper: pprof merges then too).
 func BenchmarkLabels(b *testing.B) {
 	group := context.Background()
 	b.Run("how=both-per-task", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			ctx := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/task#2"))
+			pprof.SetGoroutineLabels(ctx)
+		}
+		pprof.SetGoroutineLabels(context.Background())
+	})
+	parentTask := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/http"))
+	b.Run("how=nested", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx := pprof.WithLabels(parentTask, pprof.Labels("tether.group", "app/http/conns", "tether.task", "app/http/conns/handler#2"))
 			pprof.SetGoroutineLabels(ctx)
 		}
 		pprof.SetGoroutineLabels(context.Background())
@@ -136,6 +152,37 @@ func BenchmarkLabels(b *testing.B) {
 		}
 		pprof.SetGoroutineLabels(context.Background())
 	})
+}
+
+// BenchmarkClock compares the two ways to stamp a task's start: time.Now,
+// and the group's task clock, time.Since the group's creation, which reads
+// only the monotonic clock.
+func BenchmarkClock(b *testing.B) {
+	var sink time.Duration
+	b.Run("how=time.Now", func(b *testing.B) {
+		for b.Loop() {
+			sink += time.Duration(time.Now().Nanosecond())
+		}
+	})
+	created := time.Now()
+	b.Run("how=time.Since", func(b *testing.B) {
+		for b.Loop() {
+			sink += time.Since(created)
+		}
+	})
+	_ = sink
+}
+
+// BenchmarkRegistry measures what registering a group for leak reports
+// costs: track.Register in New and Unregister when Wait returns.
+func BenchmarkRegistry(b *testing.B) {
+	type object struct{ n int }
+	describe := func(*object) track.State { return track.State{} }
+	b.ReportAllocs()
+	for b.Loop() {
+		o := &object{}
+		track.Register(o, describe).Unregister()
+	}
 }
 
 // BenchmarkTaskStacks compares the two ways to find a labelled goroutine's

@@ -266,6 +266,10 @@ func (g *Group) clock() int64 { return int64(time.Since(g.created)) }
 // New (unaffected by later wall-clock steps).
 func (g *Group) at(c int64) time.Time { return g.created.Add(time.Duration(c)) }
 
+// now returns the current time on the task clock: cheaper than time.Now,
+// for the events of the common path.
+func (g *Group) now() time.Time { return g.at(g.clock()) }
+
 // taskName counts the tasks of one name in a group and builds their paths.
 type taskName struct {
 	name  string

@@ -225,7 +225,7 @@ func (t *task) exit() {
 		return
 	}
 	if g.sink.wants(t, Completed) {
-		t.emit(Completed, time.Now(), t.began(), nil, 0)
+		t.emit(Completed, g.now(), t.began(), nil, 0)
 	}
 	if g.sem != nil {
 		g.sem.Release(1)
@@ -250,7 +250,7 @@ func (t *task) exitSlow() {
 		te = t.failure()
 	case canceled:
 		if g.sink.wants(t, Canceled) {
-			t.emit(Canceled, time.Now(), t.began(), t.err, 0)
+			t.emit(Canceled, g.now(), t.began(), t.err, 0)
 		}
 	}
 	if g.sem != nil {
