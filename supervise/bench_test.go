@@ -117,6 +117,50 @@ func BenchmarkGoWait(b *testing.B) {
 	}
 }
 
+// BenchmarkGoWaitNested is BenchmarkGoWait for a group created with a
+// task's context, the way a server's task makes a group per request. Its
+// tasks' labels replace the parent task's (impl=tether). With
+// impl=tether-userlabels the task's context also carries a label of the
+// user's (pprof.Do), which the tasks' labels must keep: pprof merges them,
+// at one allocation more per task.
+func BenchmarkGoWaitNested(b *testing.B) {
+	fn := func(context.Context) error { return nil }
+	for _, n := range []int{1, 100} {
+		for _, impl := range []string{"tether", "tether-userlabels"} {
+			b.Run(fmt.Sprintf("impl=%s/tasks=%d", impl, n), func(b *testing.B) {
+				root := supervise.New(context.Background(), "bench", supervise.Logger(quietLogger))
+				ctxc := make(chan context.Context)
+				release := make(chan struct{})
+				root.Go("server", func(ctx context.Context) error {
+					if impl == "tether-userlabels" {
+						pprof.Do(ctx, pprof.Labels("user", "x"), func(ctx context.Context) { ctxc <- ctx; <-release })
+						return nil
+					}
+					ctxc <- ctx
+					<-release
+					return nil
+				})
+				ctx := <-ctxc
+				b.ReportAllocs()
+				for b.Loop() {
+					g := supervise.New(ctx, "req", supervise.Logger(quietLogger))
+					for range n {
+						g.Go("task", fn)
+					}
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+				close(release)
+				if err := root.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkLabels isolates what supervise does per task for pprof labels:
 // build a label context (group and task, one label set) and set it on the
 // goroutine. how=both-per-task is what a task of a root group pays;

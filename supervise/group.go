@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Group struct {
 	sink            eventSink
 	continueOnError bool
 	noLabels        bool
+	foreignLabels   bool               // ctx carries pprof labels other than tether's: tasks' labels must keep them
 	onLost          func(track.Handle) // tests only: receives the record of a lost group
 	sem             *semaphore.Weighted
 	created         time.Time // when New was called; the origin of the task clock
@@ -131,6 +133,12 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 		g.sink.logger = set.logger
 	}
 	g.idleCond.L = &g.mu
+	if !g.noLabels {
+		pprof.ForLabels(ctx, func(key, _ string) bool {
+			g.foreignLabels = key != track.LabelGroup && key != track.LabelTask
+			return !g.foreignLabels
+		})
+	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if set.limit > 0 {
 		g.sem = semaphore.NewWeighted(int64(set.limit))

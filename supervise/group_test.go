@@ -3,6 +3,7 @@ package supervise_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -445,4 +446,103 @@ func TestPathsOfManyTasks(t *testing.T) {
 	if len(got) != 0 {
 		t.Errorf("unexpected paths: %v", got)
 	}
+}
+
+// labelsOf returns the pprof labels ctx carries.
+func labelsOf(ctx context.Context) map[string]string {
+	m := map[string]string{}
+	pprof.ForLabels(ctx, func(k, v string) bool { m[k] = v; return true })
+	return m
+}
+
+// TestTaskLabelsReplaceTethersAndKeepTheUsers checks the labels of a task
+// of a nested group (its parent task's tether labels are replaced, not
+// kept beside), of a group created under the user's pprof.Do (the user's
+// labels are kept), and that pprof.Do inside a task keeps tether's labels
+// and restores them on the goroutine afterwards.
+func TestTaskLabelsReplaceTethersAndKeepTheUsers(t *testing.T) {
+	type key struct{}
+	base := context.WithValue(context.Background(), key{}, "v")
+	var nested, user, inDo map[string]string
+	var after string
+	var value any
+	var derivedCanceled bool
+	g := supervise.New(base, "app", quiet())
+	g.Go("http", func(ctx context.Context) error {
+		c := supervise.New(ctx, "conns")
+		c.Go("handler", func(ctx context.Context) error {
+			nested = labelsOf(ctx)
+			value = ctx.Value(key{}) // values of the group's context are visible
+			return nil
+		})
+		if err := c.Wait(); err != nil {
+			return err
+		}
+		var err error
+		pprof.Do(ctx, pprof.Labels("req", "42"), func(ctx context.Context) {
+			inDo = labelsOf(ctx)
+			u := supervise.New(ctx, "user")
+			u.Go("w", func(ctx context.Context) error { user = labelsOf(ctx); return nil })
+			err = u.Wait()
+		})
+		// After pprof.Do, the goroutine is labelled with ctx's labels
+		// again: a goroutine started now inherits the task's.
+		after = goroutineLabels()
+		// A context derived from the task's is cancelled with the group.
+		d, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go g.Go("fail", func(context.Context) error { return errBoom })
+		<-d.Done()
+		derivedCanceled = context.Cause(d) != nil
+		return err
+	})
+	err := g.Wait()
+	if !errors.Is(err, errBoom) || len(taskErrors(err)) != 1 {
+		t.Fatalf("Wait = %v, want only the failure of app/fail", err)
+	}
+	want := map[string]string{track.LabelGroup: "app/http/conns", track.LabelTask: "app/http/conns/handler"}
+	if !maps.Equal(nested, want) || value != "v" {
+		t.Errorf("nested task labels %v value %v, want %v and v", nested, value, want)
+	}
+	if want := map[string]string{track.LabelGroup: "app", track.LabelTask: "app/http", "req": "42"}; !maps.Equal(inDo, want) {
+		t.Errorf("labels inside pprof.Do in a task %v, want %v", inDo, want)
+	}
+	if want := map[string]string{track.LabelGroup: "app/http/user", track.LabelTask: "app/http/user/w", "req": "42"}; !maps.Equal(user, want) {
+		t.Errorf("labels of a task of a group made under pprof.Do %v, want %v", user, want)
+	}
+	if want := `{"tether.group":"app", "tether.task":"app/http"}`; after != want {
+		t.Errorf("goroutine labels after pprof.Do returned %s, want the task's %s", after, want)
+	}
+	if !derivedCanceled {
+		t.Error("a context derived from the task's was not cancelled with the group")
+	}
+}
+
+// goroutineLabels returns the pprof labels of a goroutine started by the
+// caller (it inherits the caller's), as the goroutine profile prints them.
+func goroutineLabels() string {
+	stop := make(chan struct{})
+	parked := make(chan struct{})
+	go labelProbe(parked, stop)
+	<-parked
+	var buf strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	close(stop)
+	for _, rec := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(rec, "supervise_test.labelProbe") {
+			for _, line := range strings.Split(rec, "\n") {
+				if l, ok := strings.CutPrefix(line, "# labels: "); ok {
+					return l
+				}
+			}
+			return "(no labels)"
+		}
+	}
+	return "(probe not found)"
+}
+
+//go:noinline
+func labelProbe(parked, stop chan struct{}) {
+	close(parked)
+	<-stop
 }

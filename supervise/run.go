@@ -31,26 +31,31 @@ func (t *task) run() {
 	}
 }
 
-// setup builds the task's context (the group's, plus pprof labels naming
-// the group and the task, in one label set), puts the labels on the
-// goroutine, and reports the start. The task answers for its own identity
-// (see task.Value), so that needs no context of its own.
+// setup gives the task its pprof labels (naming the group and the task, in
+// one label set), puts them on the goroutine, and reports the start. The
+// task answers for its own identity and labels (see task.Value), so its
+// context needs no layer of its own.
 //
 // The labels cost three allocations (pprof's label list, its label map and
 // the context holding it: BenchmarkLabels); pprof offers no cheaper way to
-// give a context labels. When the group's context carries no labels, pprof
-// takes the new set as it is; otherwise it merges the two (a fourth
-// allocation, for nested groups and tasks run under pprof.Do).
+// make a label set a context can carry. They are built on
+// context.Background, so pprof never merges them with the labels of the
+// group's context: those are tether's own (in a nested group, the parent
+// task's), which the task's replace. Only when the group's context carries
+// other labels (New called under pprof.Do) are they merged, keeping those,
+// at one allocation more.
 //
 //go:noinline
 func (t *task) setup() {
 	g := t.g
-	if g.noLabels {
-		t.Context = g.ctx
-	} else {
-		ctx := pprof.WithLabels(g.ctx, pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path))
-		t.Context = ctx
-		pprof.SetGoroutineLabels(ctx)
+	if !g.noLabels {
+		set := pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path)
+		if g.foreignLabels {
+			t.labels, t.chained = pprof.WithLabels(g.ctx, set), true
+		} else {
+			t.labels = pprof.WithLabels(context.Background(), set)
+		}
+		pprof.SetGoroutineLabels(t.labels)
 	}
 	if g.sink.wants(t, Started) {
 		start := g.at(t.start)

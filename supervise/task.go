@@ -25,16 +25,23 @@ func (s taskState) String() string {
 	return [...]string{stateRunning: "running", stateBackoff: "backoff", stateWaiting: "waiting-for-slot"}[s]
 }
 
-// task is one task of a group. It is also the task's context: it embeds
-// the group's context with the task's pprof labels, and answers both
-// track.TaskFrom (its identity, for pool, guard and leak reports) and
-// taskKey (for child groups) itself, so that identity costs no context
-// layer and no allocation.
+// task is one task of a group. It is also the task's context: its
+// deadline, cancellation and values are the group's context's, and it
+// answers track.TaskFrom (its identity, for pool, guard and leak reports),
+// taskKey (for child groups) and pprof's label lookups itself, so that
+// identity costs no context layer and no allocation, and labels need no
+// merge with the labels the group's context carries (see setup).
 //
 // The fields read on every task's common path are kept few and small: a
 // task's record is one of the allocations every Go pays for.
 type task struct {
-	context.Context // set by setup, before fn sees it
+	// labels is the context holding the task's pprof labels, set by setup
+	// before fn sees the task. Built on context.Background, it answers
+	// only pprof's label key, and Value asks it first; when the group's
+	// context carries labels of its own (pprof.Do around New), it is built
+	// on the group's context instead (chained) and answers everything.
+	labels  context.Context
+	chained bool
 
 	g    *Group
 	fn   func(context.Context) error
@@ -104,8 +111,14 @@ const (
 	canceled
 )
 
-// Value answers track.TaskFrom with the task's identity and taskKey with
-// the task; everything else comes from the task's context chain.
+// Deadline, Done and Err are the group's context's.
+func (t *task) Deadline() (time.Time, bool) { return t.g.ctx.Deadline() }
+func (t *task) Done() <-chan struct{}       { return t.g.ctx.Done() }
+func (t *task) Err() error                  { return t.g.ctx.Err() }
+
+// Value answers track.TaskFrom with the task's identity, taskKey with the
+// task and pprof's label key with the task's labels; everything else comes
+// from the group's context.
 func (t *task) Value(key any) any {
 	if track.IsTaskKey(key) {
 		return &t.id
@@ -113,7 +126,12 @@ func (t *task) Value(key any) any {
 	if _, ok := key.(taskKey); ok {
 		return t
 	}
-	return t.Context.Value(key)
+	if t.labels != nil {
+		if v := t.labels.Value(key); v != nil || t.chained {
+			return v
+		}
+	}
+	return t.g.ctx.Value(key)
 }
 
 // String names the context, for fmt and context's own String methods.
