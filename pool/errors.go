@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
+	"github.com/tether-go/tether/internal/track"
 	"strconv"
 	"strings"
 	"time"
@@ -163,32 +162,12 @@ func (li LeaseInfo) describe() string {
 
 // panicError turns a value recovered from a panic in user code (what, e.g.
 // "Config.New") into an error naming the pool and the line that panicked.
-// If the value is an error, it is wrapped.
-func panicError(pool, what string, r any) error {
-	site := panicSite()
+// If the value is an error, it is wrapped. It must be called from the
+// deferred function that recovered (skip counts frames in between).
+func panicError(pool, what string, skip int, r any) error {
+	site := track.Recover(skip+1, r).At
 	if err, ok := r.(error); ok {
 		return fmt.Errorf("pool %q: %s panicked at %s: %w", pool, what, site, err)
 	}
 	return fmt.Errorf("pool %q: %s panicked at %s: %v", pool, what, site, r)
-}
-
-// panicSite returns "file.go:LINE" of the function that panicked, as seen
-// from a deferred call that recovered: the first frame after the runtime's
-// panic machinery.
-func panicSite() string {
-	var pcs [32]uintptr
-	n := runtime.Callers(3, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	inPanic := false
-	for {
-		f, more := frames.Next()
-		if strings.HasPrefix(f.Function, "runtime.") {
-			inPanic = true
-		} else if inPanic {
-			return filepath.Base(f.File) + ":" + strconv.Itoa(f.Line)
-		}
-		if !more {
-			return "unknown site"
-		}
-	}
 }

@@ -385,7 +385,7 @@ func (p *Pool[T]) usable(ctx context.Context, res *puddle.Resource[*slot[T]], no
 func (p *Pool[T]) check(ctx context.Context, v T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError(p.name, "Config.Check", r)
+			err = panicError(p.name, "Config.Check", 0, r)
 		}
 	}()
 	return p.cfg.Check(ctx, v)
@@ -444,7 +444,7 @@ func (p *Pool[T]) construct(ctx context.Context) (s *slot[T], err error) {
 	p.live.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError(p.name, "Config.New", r)
+			err = panicError(p.name, "Config.New", 0, r)
 		}
 		if err != nil {
 			p.live.Add(-1)
@@ -509,7 +509,7 @@ func (p *Pool[T]) forget(s *slot[T]) {
 func (p *Pool[T]) close(v T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError(p.name, "Config.Close", r)
+			err = panicError(p.name, "Config.Close", 0, r)
 		}
 	}()
 	return p.cfg.Close(v)

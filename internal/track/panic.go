@@ -55,11 +55,21 @@ func panicSite(callers []uintptr) Site {
 		}
 	}
 	for _, f := range all[start:] {
-		if f.Function != "" && !recoveryFunc(f.Function) && !isLibraryFunc(f.Function) {
+		if f.Function != "" && !recoveryFunc(f.Function) && (!isLibraryFunc(f.Function) || isHarnessFunc(f.Function)) {
 			return SiteOf(f.PC + 1) // SiteOf takes a return address
 		}
 	}
 	return Site{}
+}
+
+// isHarnessFunc reports whether fn is in one of tether's test harnesses
+// (internal packages other than internal/track). Call sites step over them,
+// like over library code, so a test's helper names the test's line; but a
+// panic in one is a panic in code standing in for the user's, so the panic
+// search stops there.
+func isHarnessFunc(fn string) bool {
+	rest, ok := strings.CutPrefix(fn, module+"internal/")
+	return ok && !strings.HasPrefix(rest, "track.") && !strings.HasPrefix(rest, "track/")
 }
 
 func recoveryFunc(fn string) bool {
