@@ -24,8 +24,7 @@ import (
 // one of the group's own tasks while Wait is waiting is fine.
 type Group struct {
 	path   string // the group's path; tasks are path + "/" + name
-	owner  string // path of the task that created the group ("" at the root)
-	parent *task  // that task, when it runs under a Group
+	parent *task  // the task that created the group, when it runs under a Group
 
 	// ctx is the lifetime of the group's tasks: Go derives every task's
 	// context from it, the way errgroup.WithContext hands out its own. It
@@ -34,15 +33,15 @@ type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	sink            eventSink
+	sink    eventSink
+	sem     *semaphore.Weighted
+	created time.Time // when New was called; the origin of the task clock
+	site    track.Site
+	handle  track.Handle
+
 	continueOnError bool
 	noLabels        bool
-	foreignLabels   bool               // ctx carries pprof labels other than tether's: tasks' labels must keep them
-	onLost          func(track.Handle) // tests only: receives the record of a lost group
-	sem             *semaphore.Weighted
-	created         time.Time // when New was called; the origin of the task clock
-	site            track.Site
-	handle          track.Handle
+	foreignLabels   bool // ctx carries pprof labels other than tether's: tasks' labels must keep them
 
 	// live counts tasks started and not ended. A task that completes
 	// decrements it and pushes itself on exited without taking mu, so that
@@ -51,25 +50,50 @@ type Group struct {
 	live   atomic.Int32
 	exited atomic.Pointer[task] // ended tasks still in tasks, linked by nextExited
 
-	mu         sync.Mutex
-	tasks      taskList             // live tasks (and exited ones not yet drained)
-	first      taskName             // the first task name (most groups use one or a few)
-	names      map[string]*taskName // the other names
+	mu        sync.Mutex
+	finished  bool        // Wait or Shutdown has decided the group is over: Go panics
+	finishing finishState // whether finish has run the Defers
+	gone      bool        // unregistered
+	tasks     taskList    // live tasks (and exited ones not yet drained)
+	first     taskName    // the first task name (most groups use one or a few)
+	started   int64
+	completed int64
+	idleCond  sync.Cond  // broadcast when live drops to 0 (L is &mu); Wait's way to wait, which allocates nothing
+	rare      *groupRare // nil until needed
+}
+
+// groupRare is what only some groups need: more than one task name,
+// failures, cancellation by the parent, Defers, Shutdown. It is apart from
+// the Group so that a group is one small allocation (its size shows in
+// BenchmarkGoWait at tasks=1). It is allocated on first need, under
+// Group.mu, which guards it.
+type groupRare struct {
+	names      map[string]*taskName // the task names other than the first
 	idle       chan struct{}        // closed when live drops to 0, if a waiter made it
-	idleCond   sync.Cond            // broadcast when live drops to 0 (L is &mu); Wait's way to wait, which allocates nothing
 	ownCause   error                // the cause this group cancelled itself with
 	fail       *failures            // nil until the first failure
 	early      []string             // quoted paths of tasks stopped or skipped because the parent context was done
 	counts     counts               //
-	finished   bool                 // Wait or Shutdown has decided the group is over: Go panics
-	finishing  finishState          // whether finish has run the Defers
 	finishWait chan struct{}        // made by a finish call that waits for another; closed when done
 	deferErr   error                // the Defers' result
 	defers     *cleanup.Scope       // created by the first Defer
-	gone       bool                 // unregistered
 	watch      runtime.Cleanup      // reports the group if it is collected with failures unseen
 	watched    bool
+	onLost     func(track.Handle) // tests only: receives the record of a lost group
 }
+
+// more returns the group's rare part, allocating it. Called with g.mu held
+// (or before the group is shared).
+func (g *Group) more() *groupRare {
+	if g.rare == nil {
+		g.rare = &groupRare{}
+	}
+	return g.rare
+}
+
+// owner returns the path of the task that created the group ("" at the
+// root).
+func (g *Group) owner() string { return track.TaskFrom(g.ctx).String() }
 
 // finishState says whether finish has run a group's Defers.
 type finishState uint8
@@ -81,7 +105,7 @@ const (
 )
 
 type counts struct {
-	started, completed, failed, canceled, skipped, restarts int64
+	failed, canceled, skipped, restarts int64
 }
 
 // New returns a group whose tasks run under ctx. name names the group in
@@ -112,18 +136,18 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	g := &Group{
 		continueOnError: set.continueOnError,
 		noLabels:        set.noLabels,
-		onLost:          set.onLost,
 		created:         time.Now(),
 		site:            site,
+	}
+	if set.onLost != nil {
+		g.more().onLost = set.onLost
 	}
 	parent, _ := ctx.Value(taskKey{}).(*task)
 	if parent != nil {
 		g.parent = parent
-		g.owner = parent.id.Path
 		g.path = parent.childPath(name)
 		g.sink = parent.g.sink
 	} else {
-		g.owner = track.TaskFrom(ctx).String()
 		g.path = name
 	}
 	if set.hook != nil {
@@ -205,14 +229,14 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	}
 	t.id.Path = g.taskPath(name)
 	if g.ctx.Err() != nil {
-		g.counts.skipped++
+		g.more().counts.skipped++
 		g.noteSkipped(t)
 		g.mu.Unlock()
 		g.skip(t)
 		return
 	}
 	g.live.Add(1)
-	g.counts.started++
+	g.started++
 	g.tasks.push(t)
 	if g.sem == nil {
 		g.mu.Unlock()
@@ -246,7 +270,7 @@ func (g *Group) acquireSlot(t *task) {
 	if err := g.sem.Acquire(g.ctx, 1); err != nil {
 		g.mu.Lock()
 		g.tasks.remove(t)
-		g.counts.skipped++
+		g.more().counts.skipped++
 		g.noteSkipped(t)
 		g.live.Add(-1)
 		g.wakeLocked()
@@ -280,7 +304,6 @@ func (g *Group) now() time.Time { return g.at(g.clock()) }
 
 // taskName counts the tasks of one name in a group and builds their paths.
 type taskName struct {
-	name  string
 	n     int    // how many tasks had the name
 	path  string // the first one's path: group path + "/" + name
 	batch string // the paths of the next numbers, built ahead and sliced off
@@ -299,17 +322,17 @@ type taskName struct {
 func (g *Group) taskPath(name string) string {
 	c := &g.first
 	switch {
-	case c.name == name:
-	case c.name == "":
-		c.name = name
+	case c.n == 0:
+	case len(c.path) == len(g.path)+1+len(name) && c.path[len(g.path)+1:] == name:
 	default:
-		c = g.names[name]
+		r := g.more()
+		c = r.names[name]
 		if c == nil {
-			if g.names == nil {
-				g.names = make(map[string]*taskName)
+			if r.names == nil {
+				r.names = make(map[string]*taskName)
 			}
-			c = &taskName{name: name}
-			g.names[name] = c
+			c = &taskName{}
+			r.names[name] = c
 		}
 	}
 	c.n++
@@ -372,9 +395,9 @@ func (g *Group) wakeLocked() {
 		return
 	}
 	g.idleCond.Broadcast()
-	if g.idle != nil {
-		close(g.idle)
-		g.idle = nil
+	if r := g.rare; r != nil && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
 	}
 }
 
@@ -388,7 +411,7 @@ func (g *Group) drainLocked() {
 		next := t.nextExited
 		t.nextExited = nil
 		g.tasks.remove(t)
-		g.counts.completed++ // only completed tasks take this way out
+		g.completed++ // only completed tasks take this way out
 		t = next
 	}
 }
@@ -408,7 +431,8 @@ func (g *Group) pushExited(t *task) {
 // cancellation, if that is why the group is done. Called with g.mu held.
 func (g *Group) noteSkipped(t *task) {
 	if !g.canceledBySelf() {
-		g.early = append(g.early, strconv.Quote(t.id.Path)+" (never started)")
+		r := g.more()
+		r.early = append(r.early, strconv.Quote(t.id.Path)+" (never started)")
 	}
 }
 
@@ -416,7 +440,7 @@ func (g *Group) noteSkipped(t *task) {
 // group itself (a failure, Shutdown) rather than by its parent. Called with
 // g.mu held, once the context is done.
 func (g *Group) canceledBySelf() bool {
-	return g.ownCause != nil && context.Cause(g.ctx) == g.ownCause
+	return g.rare != nil && g.rare.ownCause != nil && context.Cause(g.ctx) == g.rare.ownCause
 }
 
 func (g *Group) skip(t *task) {
@@ -441,15 +465,16 @@ func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
 		panic(fmt.Sprintf("supervise: group %q: Defer needs a step name", g.path))
 	}
 	g.mu.Lock()
-	if g.defers == nil {
-		g.defers = cleanup.New(g.path, cleanup.OwnedBy(g.ctx), cleanup.Logger(g.sink.log()))
+	r := g.more()
+	if r.defers == nil {
+		r.defers = cleanup.New(g.path, cleanup.OwnedBy(g.ctx), cleanup.Logger(g.sink.log()))
 		if g.finishing != notFinished {
 			// The group's Defers have run already (there were none): a
 			// closed scope runs this one at once, like any late step.
-			g.defers.Close(context.Background())
+			r.defers.Close(context.Background())
 		}
 	}
-	s := g.defers
+	s := r.defers
 	g.mu.Unlock()
 	s.Defer(name, fn)
 }

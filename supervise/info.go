@@ -58,24 +58,30 @@ func (g *Group) Tasks() []TaskInfo {
 
 // describe reports the group to leak reports (internal/track).
 func (g *Group) describe() track.State {
+	owner := g.owner()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.drainLocked()
 	live := g.live.Load()
+	var c counts
+	var fail *failures
+	if r := g.rare; r != nil {
+		c, fail = r.counts, r.fail
+	}
 	st := track.State{
 		Kind:    track.KindGroup,
 		Name:    g.path,
-		Owner:   g.owner,
+		Owner:   owner,
 		Created: g.created,
 		Site:    g.site,
 		Counters: []track.Counter{
 			{Name: "live", Value: int64(live)},
-			{Name: "started", Value: g.counts.started},
-			{Name: "completed", Value: g.counts.completed},
-			{Name: "failed", Value: g.counts.failed},
-			{Name: "canceled", Value: g.counts.canceled},
-			{Name: "skipped", Value: g.counts.skipped},
-			{Name: "restarts", Value: g.counts.restarts},
+			{Name: "started", Value: g.started},
+			{Name: "completed", Value: g.completed},
+			{Name: "failed", Value: c.failed},
+			{Name: "canceled", Value: c.canceled},
+			{Name: "skipped", Value: c.skipped},
+			{Name: "restarts", Value: c.restarts},
 		},
 	}
 	var detail string
@@ -88,17 +94,17 @@ func (g *Group) describe() track.State {
 		st.Items = append(st.Items, track.Item{
 			Kind:   track.ItemTask,
 			Name:   t.id.Path,
-			Owner:  g.owner,
+			Owner:  owner,
 			Since:  g.at(t.start),
 			State:  t.state.String(),
 			Site:   t.site,
 			Detail: detail,
 		})
 	}
-	if !g.finished && live == 0 && g.counts.started > 0 {
-		st.Problems = append(st.Problems, fmt.Sprintf("never waited (%d tasks finished)", g.counts.started))
+	if !g.finished && live == 0 && g.started > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("never waited (%d tasks finished)", g.started))
 	}
-	if f := g.fail; f != nil && len(f.errs) > f.observed {
+	if f := fail; f != nil && len(f.errs) > f.observed {
 		st.Problems = append(st.Problems, fmt.Sprintf("%d failures never observed (call Wait)", len(f.errs)-f.observed))
 	}
 	if g.finished && live > 0 {
@@ -108,8 +114,8 @@ func (g *Group) describe() track.State {
 }
 
 func contextCause(g *Group) error {
-	if c := g.ownCause; c != nil {
-		return c
+	if r := g.rare; r != nil && r.ownCause != nil {
+		return r.ownCause
 	}
 	return g.ctx.Err()
 }
@@ -119,14 +125,15 @@ func contextCause(g *Group) error {
 // Wait: the common path (no failure) pays nothing for it. Called with g.mu
 // held.
 func (g *Group) recordFailure(te *TaskError) {
-	if g.fail == nil {
-		g.fail = &failures{group: g.path, owner: g.owner, created: g.created, site: g.site,
-			logger: g.sink.logger, onLost: g.onLost}
+	r := g.more()
+	if r.fail == nil {
+		r.fail = &failures{group: g.path, owner: g.owner(), created: g.created, site: g.site,
+			logger: g.sink.logger, onLost: r.onLost}
 	}
-	g.fail.errs = append(g.fail.errs, te)
-	if !g.watched {
-		g.watched = true
-		g.watch = runtime.AddCleanup(g, reportUnobserved, g.fail)
+	r.fail.errs = append(r.fail.errs, te)
+	if !r.watched {
+		r.watched = true
+		r.watch = runtime.AddCleanup(g, reportUnobserved, r.fail)
 	}
 }
 

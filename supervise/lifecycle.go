@@ -63,10 +63,11 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	}
 	start := time.Now()
 	g.mu.Lock()
-	if g.ownCause == nil && g.ctx.Err() == nil {
-		g.ownCause = &shutdownError{group: g.path}
+	r := g.more()
+	if r.ownCause == nil && g.ctx.Err() == nil {
+		r.ownCause = &shutdownError{group: g.path}
 	}
-	cause := g.ownCause
+	cause := r.ownCause
 	g.mu.Unlock()
 	if cause != nil {
 		g.cancel(cause)
@@ -100,10 +101,11 @@ wait:
 // idleChan returns a channel closed when no task is live. Called with g.mu
 // held and live > 0.
 func (g *Group) idleChan() chan struct{} {
-	if g.idle == nil {
-		g.idle = make(chan struct{})
+	r := g.more()
+	if r.idle == nil {
+		r.idle = make(chan struct{})
 	}
-	return g.idle
+	return r.idle
 }
 
 // finish runs once per group, after finished is set: it cancels the group's
@@ -116,7 +118,8 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 	g.mu.Lock()
 	switch g.finishing {
 	case notFinished:
-		if defers := g.defers; defers != nil {
+		if r := g.rare; r != nil && r.defers != nil {
+			defers := r.defers
 			g.finishing = finishRunning
 			g.mu.Unlock()
 			if ctx == nil {
@@ -124,17 +127,18 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 			}
 			deferErr := defers.Close(ctx)
 			g.mu.Lock()
-			g.deferErr = deferErr
-			if g.finishWait != nil {
-				close(g.finishWait)
+			r.deferErr = deferErr
+			if r.finishWait != nil {
+				close(r.finishWait)
 			}
 		}
 		g.finishing = finishDone
 	case finishRunning:
-		if g.finishWait == nil {
-			g.finishWait = make(chan struct{})
+		r := g.rare // finishRunning: it has the Defers
+		if r.finishWait == nil {
+			r.finishWait = make(chan struct{})
 		}
-		done := g.finishWait
+		done := r.finishWait
 		g.mu.Unlock()
 		<-done
 		g.mu.Lock()
@@ -150,24 +154,26 @@ func (g *Group) finish(ctx context.Context, unstopped []error) error {
 // held; it unlocks.
 func (g *Group) resultLocked(unstopped []error) error {
 	var errs []error
-	if f := g.fail; f != nil {
-		errs = append(errs, f.errs...)
-		f.observed = len(f.errs)
-		if g.watched {
-			g.watch.Stop()
-			g.watched = false
+	if r := g.rare; r != nil {
+		if f := r.fail; f != nil {
+			errs = append(errs, f.errs...)
+			f.observed = len(f.errs)
+			if r.watched {
+				r.watch.Stop()
+				r.watched = false
+			}
 		}
-	}
-	if e := g.earlyError(); e != nil {
-		errs = append(errs, e)
-	}
-	if g.deferErr != nil {
-		errs = append(errs, g.deferErr)
+		if e := g.earlyError(r.early); e != nil {
+			errs = append(errs, e)
+		}
+		if r.deferErr != nil {
+			errs = append(errs, r.deferErr)
+		}
 	}
 	quiet := g.quietLocked()
 	g.mu.Unlock()
 	if quiet {
-		g.unregister()
+		g.leaveParent()
 	}
 	errs = append(errs, unstopped...)
 	return aggregate(g.path, errs)
@@ -175,13 +181,13 @@ func (g *Group) resultLocked(unstopped []error) error {
 
 // earlyError reports tasks that stopped early, or never started, because
 // the group's parent context was done. Called with g.mu held.
-func (g *Group) earlyError() error {
-	if len(g.early) == 0 {
+func (g *Group) earlyError(early []string) error {
+	if len(early) == 0 {
 		return nil
 	}
 	return &canceledError{
 		msg: fmt.Sprintf("supervise: group %q was cancelled by its parent context; %d tasks stopped early or never started: %s",
-			g.path, len(g.early), strings.Join(g.early, ", ")),
+			g.path, len(early), strings.Join(early, ", ")),
 		cause: context.Cause(g.ctx),
 	}
 }
@@ -194,22 +200,24 @@ type canceledError struct {
 func (e *canceledError) Error() string { return e.msg + ": " + e.cause.Error() }
 func (e *canceledError) Unwrap() error { return e.cause }
 
-// quietLocked reports whether the group must now be unregistered: it has
-// finished, no task is live, and nobody has unregistered it yet (it marks
-// it so). Called with g.mu held; the caller calls unregister after
-// unlocking.
+// quietLocked unregisters the group from leak reports if it has finished,
+// no task is live and nobody has unregistered it yet. It does so under
+// g.mu, so that a Wait that finds the group quiet returns with it gone from
+// the registry whoever unregistered it. It reports whether it did: the
+// caller then calls leaveParent, after unlocking, to leave the parent's
+// tree. Called with g.mu held.
 func (g *Group) quietLocked() bool {
 	if g.gone || g.finishing != finishDone || g.live.Load() != 0 {
 		return false
 	}
 	g.gone = true
+	g.handle.Unregister()
 	return true
 }
 
-// unregister takes the group out of leak reports and out of its parent's
-// tree. Called once, by whoever quietLocked chose, without g.mu.
-func (g *Group) unregister() {
-	g.handle.Unregister()
+// leaveParent takes the group out of its parent's tree. Called once, by
+// whoever quietLocked chose, without g.mu (the parent's lock is taken).
+func (g *Group) leaveParent() {
 	if g.parent != nil {
 		g.parent.detach(g)
 	}

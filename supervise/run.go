@@ -103,7 +103,7 @@ func (t *task) backoff(err error) bool {
 	}
 	g.mu.Lock()
 	t.state = stateBackoff
-	g.counts.restarts++
+	g.more().counts.restarts++
 	g.mu.Unlock()
 	if g.sink.wants(t, Restarting) {
 		t.emit(Restarting, now, t.began(), err, delay)
@@ -265,9 +265,10 @@ func (t *task) exitSlow() {
 	g.tasks.remove(t)
 	switch t.outcome {
 	case canceled:
-		g.counts.canceled++
+		r := g.more()
+		r.counts.canceled++
 		if !g.canceledBySelf() {
-			g.early = append(g.early, strconv.Quote(t.id.Path))
+			r.early = append(r.early, strconv.Quote(t.id.Path))
 		}
 	case failed:
 		g.failedLocked(te)
@@ -277,7 +278,7 @@ func (t *task) exitSlow() {
 	quiet := g.quietLocked()
 	g.mu.Unlock()
 	if quiet {
-		g.unregister()
+		g.leaveParent()
 	}
 }
 
@@ -289,7 +290,7 @@ func (g *Group) lastExit() {
 	quiet := g.quietLocked()
 	g.mu.Unlock()
 	if quiet {
-		g.unregister()
+		g.leaveParent()
 	}
 }
 
@@ -320,10 +321,11 @@ func (t *task) failure() *TaskError {
 //
 //go:noinline
 func (g *Group) failedLocked(te *TaskError) {
-	g.counts.failed++
+	r := g.more()
+	r.counts.failed++
 	g.recordFailure(te)
-	if !g.continueOnError && g.ownCause == nil && g.ctx.Err() == nil {
-		g.ownCause = te
+	if !g.continueOnError && r.ownCause == nil && g.ctx.Err() == nil {
+		r.ownCause = te
 		g.cancel(te)
 	}
 }

@@ -40,8 +40,7 @@ type task struct {
 	// only pprof's label key, and Value asks it first; when the group's
 	// context carries labels of its own (pprof.Do around New), it is built
 	// on the group's context instead (chained) and answers everything.
-	labels  context.Context
-	chained bool
+	labels context.Context
 
 	g    *Group
 	fn   func(context.Context) error
@@ -49,19 +48,23 @@ type task struct {
 	site track.Site  // where Go was called
 	opt  *taskExtras // nil unless Go was given task options
 
-	// Guarded by g.mu (start is written before the task's goroutine
-	// starts and never again).
-	start      int64 // when Go was called (or got its slot): g.clock() then
-	restarts   int32
-	state      taskState
+	// start, restarts and state are guarded by g.mu (start is written
+	// before the task's goroutine starts and never again); chained, inFn
+	// and outcome are used only by the task's own goroutine (after setup,
+	// chained is read-only). They share a word.
+	start    int64 // when Go was called (or got its slot): g.clock() then
+	restarts int32
+	state    taskState
+	chained  bool // labels is built on the group's context
+	inFn     bool // fn is running: still set in exit means runtime.Goexit
+	outcome  outcome
+
+	// Guarded by g.mu.
 	prev, next *task
 	nextExited *task     // in Group.exited (written before the push publishes it)
 	kids       *taskKids // nil until the task creates a group
 
-	// Used only by the task's own goroutine.
-	inFn    bool // fn is running: still set in exit means runtime.Goexit
-	outcome outcome
-	err     error // the final error (failed), or the echoed one (canceled)
+	err error // the final error (failed), or the echoed one (canceled); the task's own goroutine's
 }
 
 // taskExtras are what task options add to a task.
