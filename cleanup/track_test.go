@@ -169,23 +169,37 @@ func TestLostScopeIsListedInTheRegistry(t *testing.T) {
 	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
 	s.Defer("db pool", func(context.Context) error { return nil })
 	deferred := here(-1)
-	s.Defer("cache", func(context.Context) error { return nil })
-	deferredCache := here(-1)
 	h := cleanup.LoseScope(s)
 	defer h.Unregister()
 	st, ok := lostState(t.Name())
-	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 2 steps never ran") ||
-		len(st.Items) != 2 || st.Items[1].Site.String() != deferred {
-		t.Fatalf("registry entry of a lost scope: %+v (found %v); want its pending steps", st, ok)
-	}
-	want := `garbage-collected without Close: 2 steps never ran: "cache" (deferred at ` + deferredCache + `), "db pool" (deferred at ` + deferred + `)`
-	if st.Problems[0] != want || st.Items[0].State != "never run" {
-		t.Fatalf("lost scope problem %q, first item %+v; want %q and the steps never run, in run order", st.Problems[0], st.Items[0], want)
+	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Close: 1 steps never ran") ||
+		len(st.Items) != 1 || st.Items[0].Site.String() != deferred {
+		t.Fatalf("registry entry of a lost scope: %+v (found %v); want its pending step", st, ok)
 	}
 	s.Close(context.Background())
 	h.Unregister()
 	if _, ok := lostState(t.Name()); ok {
 		t.Fatal("lost record still listed after Unregister")
+	}
+}
+
+func TestLostScopeRecordNamesEveryStep(t *testing.T) {
+	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
+	created := here(-1)
+	s.Defer("db pool", func(context.Context) error { return nil })
+	deferred := here(-1)
+	s.Defer("cache", func(context.Context) error { return nil })
+	deferredCache := here(-1)
+	h := cleanup.LoseScope(s)
+	defer h.Unregister()
+	defer s.Close(context.Background())
+	st, ok := lostState(t.Name())
+	want := `garbage-collected without Close: 2 steps never ran: "cache" (deferred at ` + deferredCache + `), "db pool" (deferred at ` + deferred + `)`
+	if !ok || len(st.Problems) != 1 || st.Problems[0] != want || st.Site.String() != created {
+		t.Fatalf("lost scope record %+v (found %v); want problem %q, created at %s", st, ok, want, created)
+	}
+	if len(st.Items) != 2 || st.Items[0].Name != "cache" || st.Items[0].State != "never run" || st.Items[1].Site.String() != deferred {
+		t.Fatalf("lost scope items %+v; want both steps, never run, in run order", st.Items)
 	}
 }
 
