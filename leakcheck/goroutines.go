@@ -79,17 +79,19 @@ func infrastructure(g *goroutine) bool {
 		"os/signal.loop", "os/signal.signal_recv", "runtime.ensureSigM":
 		return true
 	}
-	// The goroutine running supervise.Main is the program's root, waiting
-	// (with bounded waits) for the service it runs: not a leak.
-	if g.hasFramePrefix(supervisePrefix + "runMain") {
-		return true
-	}
 	switch g.created.fn {
 	case "os/signal.Notify.func1.1", "runtime.ensureSigM",
 		"testing.runExample": // copies an Example's stdout
 		return true
 	}
 	return false
+}
+
+// mainRoot reports whether g is the goroutine running supervise.Main: the
+// program's root, waiting (with bounded waits) for the service it runs, not
+// a leak. Only called for goroutines with supervise frames.
+func mainRoot(g *goroutine) bool {
+	return g.hasFramePrefix(supervisePrefix + "runMain")
 }
 
 // ownDump reports whether g is the goroutine writing a light snapshot.

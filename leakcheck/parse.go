@@ -53,10 +53,18 @@ func (g *goroutine) hasFramePrefix(prefix string) bool {
 	return false
 }
 
-// parseFull parses the output of runtime.Stack(buf, true).
+// parseFull parses the output of runtime.Stack(buf, true). All frames share
+// one backing array, sized from the dump, so a dump of thousands of
+// goroutines costs a few allocations, not one per goroutine.
 func parseFull(dump string) []goroutine {
-	var out []goroutine
+	// Each frame takes two lines; each goroutine a header, a created-by
+	// pair and a blank line.
+	lines := strings.Count(dump, "\n")
+	goroutines := strings.Count(dump, "\ngoroutine ") + 1
+	frames := make([]frame, 0, max(lines/2, 1))
+	out := make([]goroutine, 0, goroutines)
 	var cur *goroutine
+	start := 0 // where cur's frames begin in frames
 	for len(dump) > 0 {
 		line, rest, _ := strings.Cut(dump, "\n")
 		dump = rest
@@ -71,6 +79,7 @@ func parseFull(dump string) []goroutine {
 			}
 			out = append(out, g)
 			cur = &out[len(out)-1]
+			start = len(frames)
 		case cur == nil, strings.HasPrefix(line, "..."):
 			// Outside a goroutine, or "...N frames elided...".
 		case strings.HasPrefix(line, "created by "):
@@ -90,7 +99,10 @@ func parseFull(dump string) []goroutine {
 				f.file, f.line = loc.file, loc.line
 				dump = rest
 			}
-			cur.frames = append(cur.frames, f)
+			frames = append(frames, f)
+			// A full three-index slice, so that a later append to
+			// frames (after a reallocation) never writes into it.
+			cur.frames = frames[start:len(frames):len(frames)]
 		}
 	}
 	return out

@@ -41,10 +41,11 @@ func snapshot(s *settings, dump *string) *Report {
 	for _, st := range track.Snapshot() {
 		r.addObject(st, taskIndex)
 	}
-	r.addGoroutines(s, dump, taskIndex)
-	for i := range r.Entries {
-		if e := &r.Entries[i]; e.Test == "" {
-			e.Test = owningTest(*e)
+	if r.addGoroutines(s, dump, taskIndex) {
+		for i := range r.Entries {
+			if e := &r.Entries[i]; e.Test == "" {
+				e.Test = owningTest(*e)
+			}
 		}
 	}
 
@@ -134,7 +135,9 @@ func entryKind(k track.ItemKind) string {
 	return string(k)
 }
 
-func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]int) {
+// addGoroutines adds the goroutines of a dump to r, and reports whether the
+// program is a test binary (which makes test attribution worth doing).
+func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]int) (inTest bool) {
 	var all []goroutine
 	labels := true
 	switch {
@@ -156,22 +159,45 @@ func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]i
 	if !labels {
 		r.Notes = append(r.Notes, "GODEBUG sets tracebacklabels=0, so goroutines cannot be matched to tasks: every goroutine is listed as unsupervised")
 	}
-	byID := make(map[uint64]*goroutine, len(all))
+	// Test attribution walks every frame of every goroutine; it is only
+	// worth it in a test binary, which always has the test runner's frame.
+	var byID map[uint64]*goroutine
+	inTest = false
 	for i := range all {
-		if all[i].id != 0 {
-			byID[all[i].id] = &all[i]
+		if all[i].hasFramePrefix("testing.tRunner") {
+			inTest = true
+			break
 		}
 	}
+	if inTest {
+		byID = make(map[uint64]*goroutine, len(all))
+		for i := range all {
+			if all[i].id != 0 {
+				byID[all[i].id] = &all[i]
+			}
+		}
+	}
+	r.Entries = slices.Grow(r.Entries, len(gs))
+	// Every entry's stack is cut from this one slice.
+	var stackBuf []Frame
 	for i := range gs {
 		g := &gs[i]
 		if infrastructure(g) || (s.light && ownDump(g)) || s.ignored(g) {
 			continue
 		}
-		stack := make([]Frame, 0, min(len(g.frames), maxStack))
-		for _, f := range g.frames[:min(len(g.frames), maxStack)] {
-			stack = append(stack, frameOf(f))
+		supervised := g.hasFramePrefix(supervisePrefix)
+		if supervised && mainRoot(g) {
+			continue
 		}
-		if g.task != "" && g.hasFramePrefix(supervisePrefix) {
+		n := min(len(g.frames), maxStack)
+		if cap(stackBuf)-len(stackBuf) < n {
+			stackBuf = make([]Frame, 0, max(n, 8*(len(gs)-i)))
+		}
+		for _, f := range g.frames[:n] {
+			stackBuf = append(stackBuf, frameOf(f))
+		}
+		stack := stackBuf[len(stackBuf)-n : len(stackBuf) : len(stackBuf)]
+		if g.task != "" && supervised {
 			if idx, ok := taskIndex[g.task]; ok {
 				e := &r.Entries[idx]
 				if e.Stack == nil {
@@ -201,7 +227,7 @@ func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]i
 			Goroutine: g.id,
 			Parent:    g.parent,
 			Count:     g.count,
-			Test:      testOfGoroutine(g, byID),
+			Test:      testOfGoroutine(g, byID, inTest),
 		}
 		if g.id != 0 {
 			e.Name = "goroutine " + itoa(int(g.id))
@@ -211,6 +237,7 @@ func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]i
 		}
 		r.Entries = append(r.Entries, e)
 	}
+	return inTest
 }
 
 func (s *settings) ignored(g *goroutine) bool {
@@ -285,7 +312,10 @@ const maxAncestors = 8
 // creation frame or its stack, or else in the creation frames and stacks of
 // the goroutines that started it, as long as they still run (the test's own
 // goroutine, typically, or a parallel test's).
-func testOfGoroutine(g *goroutine, byID map[uint64]*goroutine) string {
+func testOfGoroutine(g *goroutine, byID map[uint64]*goroutine, inTest bool) string {
+	if !inTest {
+		return ""
+	}
 	for range maxAncestors {
 		if name := testFunc(g.created.fn); name != "" {
 			return name

@@ -102,13 +102,13 @@ func (g *Group) describe() track.State {
 		})
 	}
 	if !g.finished && live == 0 && g.started > 0 {
-		st.Problems = append(st.Problems, fmt.Sprintf("never waited (%d tasks finished)", g.started))
+		st.Problems = append(st.Problems, "never waited ("+plural(int(g.started), "task", "tasks")+" finished)")
 	}
 	if f := fail; f != nil && len(f.errs) > f.observed {
-		st.Problems = append(st.Problems, fmt.Sprintf("%d failures never observed (call Wait)", len(f.errs)-f.observed))
+		st.Problems = append(st.Problems, plural(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
 	if g.finished && live > 0 {
-		st.Problems = append(st.Problems, fmt.Sprintf("%d tasks still running after Shutdown", live))
+		st.Problems = append(st.Problems, plural(int(live), "task", "tasks")+" still running after Shutdown")
 	}
 	return st
 }
@@ -158,8 +158,8 @@ func reportUnobserved(f *failures) {
 		Owner:   f.owner,
 		Created: f.created,
 		Site:    f.site,
-		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %d failures never observed: %s",
-			site, n, strings.Join(firstLines(msgs), "; "))},
+		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %s never observed: %s",
+			site, plural(n, "failure", "failures"), strings.Join(firstLines(msgs), "; "))},
 	})
 	if f.onLost != nil {
 		f.onLost(h)
@@ -168,8 +168,8 @@ func reportUnobserved(f *failures) {
 	if l == nil {
 		l = slog.Default()
 	}
-	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %d failures never observed:\n\t%s",
-		f.group, site, n, strings.Join(msgs, "\n\t")),
+	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %s never observed:\n\t%s",
+		f.group, site, plural(n, "failure", "failures"), strings.Join(msgs, "\n\t")),
 		slog.String("group", f.group),
 		slog.String("created", site),
 		slog.Int("failures", n))

@@ -186,8 +186,8 @@ func (g *Group) earlyError(early []string) error {
 		return nil
 	}
 	return &canceledError{
-		msg: fmt.Sprintf("supervise: group %q was cancelled by its parent context; %d tasks stopped early or never started: %s",
-			g.path, len(early), strings.Join(early, ", ")),
+		msg: fmt.Sprintf("supervise: group %q was cancelled by its parent context; %s stopped early or never started: %s",
+			g.path, plural(len(early), "task", "tasks"), strings.Join(early, ", ")),
 		cause: context.Cause(g.ctx),
 	}
 }

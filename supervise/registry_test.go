@@ -66,7 +66,7 @@ func TestUnwaitedGroupProblems(t *testing.T) {
 		synctest.Wait()
 		st, _ := findGroup("unwaited")
 		got := strings.Join(st.Problems, "; ")
-		if got != "never waited (2 tasks finished); 1 failures never observed (call Wait)" {
+		if got != "never waited (2 tasks finished); 1 failure never observed (call Wait)" {
 			t.Fatalf("problems %q", got)
 		}
 		g.Wait()
@@ -131,7 +131,7 @@ func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 	}
 	h := <-lost // sent before the log line
 	defer h.Unregister()
-	for _, want := range []string{t.Name(), "created at " + created, "without Wait", "1 failures never observed", `task "` + t.Name() + `/task"`, "boom"} {
+	for _, want := range []string{t.Name(), "created at " + created, "without Wait", "1 failure never observed", `task "` + t.Name() + `/task"`, "boom"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("report %q does not contain %q", msg, want)
 		}
@@ -142,7 +142,7 @@ func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 		runtime.GC()
 	}
 	st, ok := findGroup(t.Name())
-	want := "garbage-collected without Wait (created at " + created + "): 1 failures never observed: task \"" + t.Name() + "/task\""
+	want := "garbage-collected without Wait (created at " + created + "): 1 failure never observed: task \"" + t.Name() + "/task\""
 	if !ok || st.Site.String() != created || st.Created.IsZero() || len(st.Problems) != 1 ||
 		!strings.HasPrefix(st.Problems[0], want) || !strings.Contains(st.Problems[0], ") failed after ") || !strings.HasSuffix(st.Problems[0], ": boom") {
 		t.Fatalf("lost record %+v (found %v); want a problem starting %q and naming the failure", st, ok, want)
@@ -159,10 +159,10 @@ func TestLostGroupIsListedInTheRegistry(t *testing.T) {
 	defer h.Unregister()
 	st, ok := findGroup(t.Name())
 	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Wait (created at ") ||
-		!strings.Contains(st.Problems[0], "1 failures never observed") {
+		!strings.Contains(st.Problems[0], "1 failure never observed") {
 		t.Fatalf("registry entry of a lost group: %+v (found %v)", st, ok)
 	}
-	if want := `garbage-collected without Wait (created at ` + site + `): 1 failures never observed: task "` + t.Name() + `/t" failed: boom`; st.Problems[0] != want || st.Site.String() != site {
+	if want := `garbage-collected without Wait (created at ` + site + `): 1 failure never observed: task "` + t.Name() + `/t" failed: boom`; st.Problems[0] != want || st.Site.String() != site {
 		t.Fatalf("lost group problem %q at %s, want %q at %s", st.Problems[0], st.Site, want, site)
 	}
 }
