@@ -3,11 +3,10 @@ package cleanup_test
 import (
 	"context"
 	"fmt"
+	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"path/filepath"
 	"runtime"
-	"strings"
-	"testing"
 
 	"github.com/tether-go/tether/internal/track"
 )
@@ -33,33 +32,5 @@ func (h *logSink) WithGroup(string) slog.Handler      { return h }
 
 func (h *logSink) logger() *slog.Logger { return slog.New(h) }
 
-// wantPanic runs f and fails unless it panics with a message containing
-// every one of parts.
-func wantPanic(t *testing.T, name string, f func(), parts ...string) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		if v == nil {
-			t.Errorf("%s: did not panic", name)
-			return
-		}
-		msg := fmt.Sprint(v)
-		for _, p := range parts {
-			if !strings.Contains(msg, p) {
-				t.Errorf("%s: panic %q does not contain %q", name, msg, p)
-			}
-		}
-	}()
-	f()
-}
-
-// findState returns the registry state of the scope named name.
-func findState(name string) (track.State, bool) {
-	for _, st := range track.Snapshot() {
-		if st.Kind == track.KindScope && st.Name == name {
-			return st, true
-		}
-	}
-	return track.State{}, false
-}
+// findScope returns the registry state of the scope named name.
+func findScope(name string) (track.State, bool) { return testkit.Registered(track.KindScope, name) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tether-go/tether/internal/testkit"
 	"io"
 	"log/slog"
 	"runtime"
@@ -242,12 +243,12 @@ func TestBadInput(t *testing.T) {
 	s := cleanup.New(t.Name())
 	defer s.Close(context.Background())
 	fn := func(context.Context) error { return nil }
-	wantPanic(t, "New empty", func() { cleanup.New("") }, "cleanup: ", "needs a name")
-	wantPanic(t, "New nil option", func() { cleanup.New("x", nil) }, "cleanup: ", `"x"`, "option 0 is nil")
-	wantPanic(t, "Defer empty name", func() { s.Defer("", fn) }, "cleanup: ", t.Name(), "needs a name")
-	wantPanic(t, "Defer nil fn", func() { s.Defer("step", nil) }, "cleanup: ", `Defer("step", nil)`)
-	wantPanic(t, "DeferClose nil", func() { s.DeferClose("file", nil) }, "cleanup: ", `DeferClose("file", nil)`)
-	wantPanic(t, "Close nil ctx", func() { s.Close(nil) }, "cleanup: ", "Close(nil)") //nolint:staticcheck // testing the nil check
-	wantPanic(t, "StepTimeout negative", func() { cleanup.StepTimeout(-1) }, "cleanup: ", "StepTimeout(-1ns)")
-	wantPanic(t, "OwnedBy nil", func() { cleanup.OwnedBy(nil) }, "cleanup: ", "OwnedBy(nil)") //nolint:staticcheck // testing the nil check
+	testkit.WantPanic(t, "New empty", func() { cleanup.New("") }, "cleanup: ", "needs a name")
+	testkit.WantPanic(t, "New nil option", func() { cleanup.New("x", nil) }, "cleanup: ", `"x"`, "option 0 is nil")
+	testkit.WantPanic(t, "Defer empty name", func() { s.Defer("", fn) }, "cleanup: ", t.Name(), "needs a name")
+	testkit.WantPanic(t, "Defer nil fn", func() { s.Defer("step", nil) }, "cleanup: ", `Defer("step", nil)`)
+	testkit.WantPanic(t, "DeferClose nil", func() { s.DeferClose("file", nil) }, "cleanup: ", `DeferClose("file", nil)`)
+	testkit.WantPanic(t, "Close nil ctx", func() { s.Close(nil) }, "cleanup: ", "Close(nil)") //nolint:staticcheck // testing the nil check
+	testkit.WantPanic(t, "StepTimeout negative", func() { cleanup.StepTimeout(-1) }, "cleanup: ", "StepTimeout(-1ns)")
+	testkit.WantPanic(t, "OwnedBy nil", func() { cleanup.OwnedBy(nil) }, "cleanup: ", "OwnedBy(nil)") //nolint:staticcheck // testing the nil check
 }

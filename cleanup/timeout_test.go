@@ -41,13 +41,13 @@ func TestStepTimeoutAbandonsAStuckStep(t *testing.T) {
 		}
 
 		// The abandoned step keeps the scope in leak reports until it returns.
-		st, ok := findState("app")
+		st, ok := findScope("app")
 		if !ok || len(st.Items) != 1 || st.Items[0].State != "abandoned" || len(st.Problems) != 1 {
 			t.Fatalf("registry state after Close = %+v (found %v); want one abandoned step and a problem", st, ok)
 		}
 		close(release)
 		synctest.Wait()
-		if st, ok := findState("app"); ok {
+		if st, ok := findScope("app"); ok {
 			t.Fatalf("scope still registered after its abandoned step returned: %+v", st)
 		}
 	})

@@ -22,7 +22,7 @@ func TestRegistryDescribesTheScope(t *testing.T) {
 	s.Defer("second", func(context.Context) error { return nil })
 	second := here(-1)
 
-	st, ok := findState(t.Name())
+	st, ok := findScope(t.Name())
 	if !ok {
 		t.Fatal("scope not in the registry")
 	}
@@ -47,7 +47,7 @@ func TestRegistryDescribesTheScope(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := findState(t.Name()); ok {
+	if _, ok := findScope(t.Name()); ok {
 		t.Fatal("scope still registered after Close")
 	}
 }
@@ -62,7 +62,7 @@ func TestRegistryShowsTheRunningStep(t *testing.T) {
 		go func() { done <- s.Close(context.Background()) }()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		st, _ := findState(t.Name())
+		st, _ := findScope(t.Name())
 		if len(st.Items) != 2 || st.Items[0].Name != "slow" || st.Items[0].State != "running" ||
 			time.Since(st.Items[0].Since) != time.Second || st.Items[1].State != "pending" {
 			t.Fatalf("items while a step runs = %+v; want slow running for 1s, then waiting pending", st.Items)

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -292,13 +293,8 @@ func TestCoarseClock(t *testing.T) {
 }
 
 // poolProblems returns the Problems the live pool named name reports to the
-// leak registry (the last such pool registered, if several).
+// leak registry.
 func poolProblems(name string) []string {
-	var problems []string
-	for _, st := range track.Snapshot() {
-		if st.Kind == track.KindPool && st.Name == name {
-			problems = st.Problems
-		}
-	}
-	return problems
+	st, _ := testkit.Registered(track.KindPool, name)
+	return st.Problems
 }

@@ -3,6 +3,7 @@ package supervise_test
 import (
 	"context"
 	"errors"
+	"github.com/tether-go/tether/internal/testkit"
 	"maps"
 	"runtime"
 	"runtime/pprof"
@@ -308,7 +309,7 @@ func TestGoAfterWaitPanics(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	wantPanic(t, "Go after Wait", func() { g.Go("late", func(context.Context) error { return nil }) },
+	testkit.WantPanic(t, "Go after Wait", func() { g.Go("late", func(context.Context) error { return nil }) },
 		`supervise: group "app": Go("late")`, "after Wait or Shutdown returned")
 }
 
@@ -364,22 +365,22 @@ func TestBadInput(t *testing.T) {
 	fn := func(context.Context) error { return nil }
 	g := supervise.New(ctx, "app", quiet())
 	defer g.Wait()
-	wantPanic(t, "New nil ctx", func() { supervise.New(nil, "app") }, "supervise: New(nil, \"app\")") //nolint:staticcheck // testing the check
-	wantPanic(t, "New empty", func() { supervise.New(ctx, "") }, "supervise: New", "is empty")
-	wantPanic(t, "New slash", func() { supervise.New(ctx, "a/b") }, "supervise: New", `"a/b"`, "'/'")
-	wantPanic(t, "New nil option", func() { supervise.New(ctx, "x", nil) }, "supervise: New", "option 0 is nil")
-	wantPanic(t, "Go nil fn", func() { g.Go("x", nil) }, `supervise: group "app": Go("x", nil)`)
-	wantPanic(t, "Go empty name", func() { g.Go("", fn) }, `supervise: group "app": Go: the task name "" is empty`)
-	wantPanic(t, "Go hash", func() { g.Go("w#2", fn) }, `"w#2"`, "'#'")
-	wantPanic(t, "Go nil option", func() { g.Go("x", fn, nil) }, `Go("x"): task option 0 is nil`)
-	wantPanic(t, "WithLimit 0", func() { supervise.WithLimit(0) }, "supervise: WithLimit(0)")
-	wantPanic(t, "Timeout 0", func() { supervise.Timeout(0) }, "supervise: Timeout(0s)")
-	wantPanic(t, "Timeout negative", func() { supervise.Timeout(-1) }, "supervise: Timeout(-1ns)")
-	wantPanic(t, "Logger nil", func() { supervise.Logger(nil) }, "supervise: Logger(nil)")
-	wantPanic(t, "OnEvent nil", func() { supervise.OnEvent(nil) }, "supervise: OnEvent(nil)")
-	wantPanic(t, "Shutdown nil", func() { g.Shutdown(nil) }, `supervise: group "app": Shutdown(nil)`) //nolint:staticcheck // testing the check
-	wantPanic(t, "Defer nil", func() { g.Defer("x", nil) }, `Defer("x", nil)`)
-	wantPanic(t, "Defer empty", func() { g.Defer("", fn) }, "needs a step name")
+	testkit.WantPanic(t, "New nil ctx", func() { supervise.New(nil, "app") }, "supervise: New(nil, \"app\")") //nolint:staticcheck // testing the check
+	testkit.WantPanic(t, "New empty", func() { supervise.New(ctx, "") }, "supervise: New", "is empty")
+	testkit.WantPanic(t, "New slash", func() { supervise.New(ctx, "a/b") }, "supervise: New", `"a/b"`, "'/'")
+	testkit.WantPanic(t, "New nil option", func() { supervise.New(ctx, "x", nil) }, "supervise: New", "option 0 is nil")
+	testkit.WantPanic(t, "Go nil fn", func() { g.Go("x", nil) }, `supervise: group "app": Go("x", nil)`)
+	testkit.WantPanic(t, "Go empty name", func() { g.Go("", fn) }, `supervise: group "app": Go: the task name "" is empty`)
+	testkit.WantPanic(t, "Go hash", func() { g.Go("w#2", fn) }, `"w#2"`, "'#'")
+	testkit.WantPanic(t, "Go nil option", func() { g.Go("x", fn, nil) }, `Go("x"): task option 0 is nil`)
+	testkit.WantPanic(t, "WithLimit 0", func() { supervise.WithLimit(0) }, "supervise: WithLimit(0)")
+	testkit.WantPanic(t, "Timeout 0", func() { supervise.Timeout(0) }, "supervise: Timeout(0s)")
+	testkit.WantPanic(t, "Timeout negative", func() { supervise.Timeout(-1) }, "supervise: Timeout(-1ns)")
+	testkit.WantPanic(t, "Logger nil", func() { supervise.Logger(nil) }, "supervise: Logger(nil)")
+	testkit.WantPanic(t, "OnEvent nil", func() { supervise.OnEvent(nil) }, "supervise: OnEvent(nil)")
+	testkit.WantPanic(t, "Shutdown nil", func() { g.Shutdown(nil) }, `supervise: group "app": Shutdown(nil)`) //nolint:staticcheck // testing the check
+	testkit.WantPanic(t, "Defer nil", func() { g.Defer("x", nil) }, `Defer("x", nil)`)
+	testkit.WantPanic(t, "Defer empty", func() { g.Defer("", fn) }, "needs a step name")
 	for _, tc := range []struct {
 		name  string
 		p     supervise.Policy
@@ -391,7 +392,7 @@ func TestBadInput(t *testing.T) {
 		{"negative MaxRestarts", supervise.Policy{MaxRestarts: -1}, []string{"Policy.MaxRestarts is -1"}},
 		{"min above max", supervise.Policy{MinBackoff: 2e9, MaxBackoff: 1e9}, []string{"MinBackoff (2s) is larger than MaxBackoff (1s)"}},
 	} {
-		wantPanic(t, tc.name, func() { supervise.Restart(tc.p) }, append([]string{"supervise: Restart: "}, tc.parts...)...)
+		testkit.WantPanic(t, tc.name, func() { supervise.Restart(tc.p) }, append([]string{"supervise: Restart: "}, tc.parts...)...)
 	}
 }
 

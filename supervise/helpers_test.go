@@ -3,12 +3,11 @@ package supervise_test
 import (
 	"context"
 	"fmt"
+	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/tether-go/tether/internal/track"
@@ -91,37 +90,6 @@ func attrs(rec slog.Record) map[string]string {
 // quiet is the option that silences a group's logging.
 func quiet() supervise.Option { return supervise.Logger(slog.New(slog.DiscardHandler)) }
 
-// wantPanic runs f and fails unless it panics with a message containing
-// every one of parts.
-func wantPanic(t *testing.T, name string, f func(), parts ...string) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		if v == nil {
-			t.Errorf("%s: did not panic", name)
-			return
-		}
-		msg := fmt.Sprint(v)
-		for _, p := range parts {
-			if !strings.Contains(msg, p) {
-				t.Errorf("%s: panic %q does not contain %q", name, msg, p)
-			}
-		}
-	}()
-	f()
-}
-
-// findGroup returns the registry state of the group with path name.
-func findGroup(name string) (track.State, bool) {
-	for _, st := range track.Snapshot() {
-		if st.Kind == track.KindGroup && st.Name == name {
-			return st, true
-		}
-	}
-	return track.State{}, false
-}
-
 // taskErrors returns the *TaskErrors listed in err, in order.
 func taskErrors(err error) []*supervise.TaskError {
 	var out []*supervise.TaskError
@@ -157,3 +125,6 @@ const slogError = slog.LevelError
 
 // synctestSleep sleeps n seconds (of fake time, inside a bubble).
 func synctestSleep(n int) { time.Sleep(time.Duration(n) * time.Second) }
+
+// findGroup returns the registry state of the group with path name.
+func findGroup(name string) (track.State, bool) { return testkit.Registered(track.KindGroup, name) }
