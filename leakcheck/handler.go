@@ -19,7 +19,7 @@ var pageHTML string
 // By default it takes a [Light] snapshot, which pauses the program for well
 // under a millisecond even with 10,000 goroutines; ?mode=full takes a full
 // goroutine dump (wait reasons and goroutine ids) at the cost of a
-// stop-the-world pause of roughly 4 µs per goroutine.
+// stop-the-world pause of about 2 µs per goroutine.
 //
 // The package never registers it on any mux. The page shows task names,
 // source paths and stacks: mount it where only operators can reach it, e.g.

@@ -24,7 +24,7 @@ const maxStack = 16
 // left out.
 //
 // By default it takes a full goroutine dump, which stops the world for
-// roughly 4 µs per goroutine (BenchmarkSnapshot); pass [Light] for a view
+// about 2 µs per goroutine (BenchmarkSnapshot); pass [Light] for a view
 // without wait reasons that barely pauses the program.
 func Snapshot(opts ...Option) *Report {
 	return snapshot(buildSettings(opts), nil)
