@@ -64,6 +64,15 @@
 // called after Wait or Shutdown returned; it panics. The OnEvent hook runs
 // on the tasks' goroutines and must not block.
 //
+// # Main
+//
+// [Main] is the body of a service's func main: it runs the root group on a
+// context that SIGINT and SIGTERM stop, waits until the tasks end, one
+// fails or a signal comes, shuts the group down within a deadline, runs
+// the Defers, prints a leak report (package leakcheck) if anything is left
+// running or held, and exits 0, or 1 naming every failure. Its exit, its
+// signals and its output are options, so it can be tested and embedded.
+//
 // # Cost
 //
 // A task costs more than an errgroup task. Besides its goroutine it
