@@ -50,6 +50,11 @@ func (l *lostList) remove(id uint64) {
 	for i, r := range l.records {
 		if r.id == id {
 			l.records = append(l.records[:i:i], l.records[i+1:]...)
+			if len(l.records) == 0 {
+				// Everything kept was handled by its owner; the
+				// count of older drops has nothing left to qualify.
+				l.dropped = 0
+			}
 			return
 		}
 	}
