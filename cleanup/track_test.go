@@ -2,6 +2,7 @@ package cleanup_test
 
 import (
 	"context"
+	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -74,26 +75,8 @@ func TestRegistryShowsTheRunningStep(t *testing.T) {
 	})
 }
 
-// collect runs the garbage collector (promoting registry entries first, as a
-// leak snapshot does) until done is ready or the test's deadline nears. done
-// is checked before each snapshot, so that a lost scope's registry entry,
-// made just before it is logged, is still there for the next snapshot.
-func collect(t *testing.T, done func() bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	if d, ok := t.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
-		deadline = d.Add(-time.Second)
-	}
-	for time.Now().Before(deadline) {
-		if done() {
-			return true
-		}
-		track.Snapshot()
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
-	return false
-}
+// collect runs the garbage collector until done is true (testkit.Collect).
+func collect(t *testing.T, done func() bool) bool { return testkit.Collect(t, done) }
 
 // dropScope creates a scope with one step and drops it, reporting where.
 // If the scope is lost, its lost record is sent on lost.

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,11 +63,11 @@ func (c conflict) err(name string, key any, cause error) *ConflictError {
 func (c conflict) item(name string) track.Item {
 	var b strings.Builder
 	b.WriteString(who(c.task, Site{pcs: c.site}))
-	b.WriteString(" wrote on v" + itoa(c.base) + ", but ")
+	b.WriteString(" wrote on v" + strconv.FormatUint(c.base, 10) + ", but ")
 	if c.current == 0 {
 		b.WriteString("the key no longer existed")
 	} else {
-		b.WriteString(who(c.writer, c.writerSite) + " had written v" + itoa(c.current))
+		b.WriteString(who(c.writer, c.writerSite) + " had written v" + strconv.FormatUint(c.current, 10))
 	}
 	return track.Item{
 		Kind:   track.ItemConflict,
@@ -87,19 +88,6 @@ func who(task string, site Site) string {
 		return task
 	}
 	return task + " at " + site.String()
-}
-
-func itoa(v uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 func counter(name string, v int64) track.Counter { return track.Counter{Name: name, Value: v} }

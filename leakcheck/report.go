@@ -2,6 +2,7 @@ package leakcheck
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func (f Frame) String() string {
 	}
 	loc := filepath.Base(f.File)
 	if f.Line > 0 {
-		loc += ":" + itoa(f.Line)
+		loc += ":" + strconv.Itoa(f.Line)
 	}
 	if f.Function == "" {
 		return loc
@@ -144,26 +145,4 @@ func shortFunc(fn string) string {
 		return fn[i+1:]
 	}
 	return fn
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

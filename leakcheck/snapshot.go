@@ -3,6 +3,7 @@ package leakcheck
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,7 +231,7 @@ func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]i
 			Test:      testOfGoroutine(g, byID, inTest),
 		}
 		if g.id != 0 {
-			e.Name = "goroutine " + itoa(int(g.id))
+			e.Name = "goroutine " + strconv.FormatUint(g.id, 10)
 		}
 		if g.task != "" {
 			e.Kind, e.Owner = KindGoroutine, g.task

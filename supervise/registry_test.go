@@ -2,6 +2,7 @@ package supervise_test
 
 import (
 	"context"
+	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -93,24 +94,8 @@ func dropFailedGroup(name string, l *slog.Logger, fail bool, collected chan stru
 	return created
 }
 
-// collect runs the garbage collector (promoting registry entries first, as a
-// leak snapshot does) until done is true or the test's deadline nears.
-func collect(t *testing.T, done func() bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	if d, ok := t.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
-		deadline = d.Add(-time.Second)
-	}
-	for time.Now().Before(deadline) {
-		if done() {
-			return true
-		}
-		track.Snapshot()
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
-	return false
-}
+// collect runs the garbage collector until done is true (testkit.Collect).
+func collect(t *testing.T, done func() bool) bool { return testkit.Collect(t, done) }
 
 func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 	rec := &recorder{}

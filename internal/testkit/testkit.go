@@ -4,8 +4,10 @@ package testkit
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tether-go/tether/internal/track"
 )
@@ -43,4 +45,28 @@ func Registered(kind track.Kind, name string) (track.State, bool) {
 		}
 	}
 	return found, ok
+}
+
+// Collect runs the garbage collector until done reports true or the test's
+// deadline nears (at most 10s), and reports whether done did. Before each
+// collection it takes a registry snapshot, as a leak report does, which
+// promotes young registry entries to weak pointers so that dropped objects
+// become collectable. done is checked before each snapshot.
+func Collect(t testing.TB, done func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := dt.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
+			deadline = d.Add(-time.Second)
+		}
+	}
+	for time.Now().Before(deadline) {
+		if done() {
+			return true
+		}
+		track.Snapshot()
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	return false
 }

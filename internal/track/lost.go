@@ -1,6 +1,9 @@
 package track
 
-import "sync"
+import (
+	"strconv"
+	"sync"
+)
 
 // Lost records an object that is gone but whose loss must still be
 // reported: a cleanup scope garbage-collected with steps never run, a group
@@ -24,7 +27,7 @@ func Lost(st State) Handle {
 	}
 	if lost.dropped > 0 {
 		st.Problems = append(st.Problems[:len(st.Problems):len(st.Problems)],
-			itoa(lost.dropped)+" earlier lost objects dropped from the registry")
+			strconv.Itoa(lost.dropped)+" earlier lost objects dropped from the registry")
 	}
 	lost.records = append(lost.records, lostRecord{id: id, state: st})
 	return Handle{id: id, lost: true}
@@ -64,18 +67,4 @@ func (l *lostList) snapshot() []lostRecord {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]lostRecord(nil), l.records...)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
