@@ -29,10 +29,11 @@ func (p *Pool[T]) tick(now int64) (next int64) {
 // never takes the pool below MinIdle idle resources.
 func (p *Pool[T]) reap(now int64) (next int64) {
 	due := false
-	for _, s := range p.l.Owned(nil) {
-		if !s.rec.Idle() {
+	for _, r := range p.l.Owned(nil) {
+		if !r.Idle() {
 			continue
 		}
+		s := r.Payload()
 		exp := int64(1<<63 - 1)
 		if p.maxLifetime > 0 {
 			exp = s.created + p.maxLifetime

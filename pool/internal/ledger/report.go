@@ -60,13 +60,13 @@ func sortLeases(ls []LeaseInfo) {
 	slices.SortStableFunc(ls, func(a, b LeaseInfo) int { return a.AcquiredAt.Compare(b.AcquiredAt) })
 }
 
-// Owned appends the payloads of the owned records to buf and returns it.
-func (l *Ledger[P]) Owned(buf []P) []P {
+// Owned appends the owned records to buf and returns it.
+func (l *Ledger[P]) Owned(buf []*Record[P]) []*Record[P] {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range l.records {
 		if r.owned {
-			buf = append(buf, r.payload)
+			buf = append(buf, r)
 		}
 	}
 	return buf
