@@ -79,7 +79,9 @@ type Record[P any] struct {
 	// record while it is not lent and only by the lease while it is, so
 	// it becomes unreachable exactly when every copy of a lease was
 	// dropped unended. Its cleanup is registered once per anchor, not per
-	// lease; a new anchor is made only after one was collected.
+	// lease (runtime.AddCleanup on every lease would cost about 200 ns
+	// and 3 allocations per acquire; handing the anchor over costs two
+	// pointer stores); a new anchor is made only after one was collected.
 	anchor  *anchor[P]
 	weak    weak.Pointer[anchor[P]] // lets Shutdown see a collection at once
 	epoch   uint64                  // numbers the anchors; a late cleanup of an old one is ignored
