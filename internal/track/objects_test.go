@@ -1,0 +1,91 @@
+package track_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/tether-go/tether/internal/testkit"
+	"github.com/tether-go/tether/internal/track"
+)
+
+// visits returns how many times Objects visited o, and the ids it gave.
+func visits(o *object) (n int, ids []uint64) {
+	track.Objects(func(id uint64, obj any) {
+		if p, ok := obj.(*object); ok && p == o {
+			n++
+			ids = append(ids, id)
+		}
+	})
+	return n, ids
+}
+
+func TestObjectsVisitsLiveObjectsOnce(t *testing.T) {
+	a := &object{name: t.Name() + "/a"}
+	b := &object{name: t.Name() + "/b"}
+	ha := track.Register(a, (*object).describe)
+	hb := track.Register(b, (*object).describe)
+	defer hb.Unregister()
+	na, ida := visits(a)
+	nb, idb := visits(b)
+	if na != 1 || nb != 1 {
+		t.Fatalf("Objects visited a %d times and b %d times, want once each", na, nb)
+	}
+	if ida[0] == idb[0] {
+		t.Fatalf("a and b share the id %d", ida[0])
+	}
+	// The id is the registration's: the same on every walk.
+	track.Snapshot() // promotes young entries to weak pointers
+	if n, again := visits(a); n != 1 || again[0] != ida[0] {
+		t.Fatalf("after promotion: %d visits, id %v; want 1 visit, id %d", n, again, ida[0])
+	}
+	ha.Unregister()
+	if n, _ := visits(a); n != 0 {
+		t.Fatalf("Objects visited an unregistered object %d times", n)
+	}
+	runtime.KeepAlive(b)
+}
+
+func TestObjectsSkipsCollectedAndLost(t *testing.T) {
+	// A lost record is a State, not an object: Objects never shows it.
+	h := track.Lost(track.State{Kind: track.KindScope, Name: t.Name()})
+	defer h.Unregister()
+	track.Objects(func(_ uint64, obj any) {
+		if _, ok := obj.(track.State); ok {
+			t.Errorf("Objects visited a lost record: %+v", obj)
+		}
+	})
+
+	// A dropped object, once collected, is no longer visited.
+	name := t.Name() + "/dropped"
+	func() {
+		o := &object{name: name}
+		track.Register(o, (*object).describe)
+	}()
+	seen := func() bool {
+		found := false
+		track.Objects(func(_ uint64, obj any) {
+			if p, ok := obj.(*object); ok && p.name == name {
+				found = true
+			}
+		})
+		return found
+	}
+	if !testkit.Collect(t, func() bool { return !seen() }) {
+		t.Fatal("a dropped object is still visited after garbage collection")
+	}
+}
+
+func TestObjectsLetsFnUseTheRegistry(t *testing.T) {
+	o := &object{name: t.Name()}
+	h := track.Register(o, (*object).describe)
+	defer h.Unregister()
+	// fn runs outside the registry's locks: registering from it must not
+	// deadlock.
+	track.Objects(func(_ uint64, obj any) {
+		if obj == any(o) {
+			inner := &object{name: t.Name() + "/inner"}
+			track.Register(inner, (*object).describe).Unregister()
+			_ = track.Snapshot()
+		}
+	})
+}
