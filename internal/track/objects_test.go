@@ -10,10 +10,10 @@ import (
 
 // visits returns how many times Objects visited o, and the ids it gave.
 func visits(o *object) (n int, ids []uint64) {
-	track.Objects(func(id uint64, obj any) {
-		if p, ok := obj.(*object); ok && p == o {
+	track.Objects(func(obj track.Object) {
+		if p, ok := obj.Value.(*object); ok && p == o {
 			n++
-			ids = append(ids, id)
+			ids = append(ids, obj.ID)
 		}
 	})
 	return n, ids
@@ -33,6 +33,17 @@ func TestObjectsVisitsLiveObjectsOnce(t *testing.T) {
 	if ida[0] == idb[0] {
 		t.Fatalf("a and b share the id %d", ida[0])
 	}
+	// State describes the object as it is now.
+	a.mu.Lock()
+	a.live = 7
+	a.mu.Unlock()
+	track.Objects(func(obj track.Object) {
+		if obj.Value == any(a) {
+			if st := obj.State(); st.Name != a.name || st.Counters[0].Value != 7 {
+				t.Errorf("State() = %+v, want name %q and live 7", st, a.name)
+			}
+		}
+	})
 	// The id is the registration's: the same on every walk.
 	track.Snapshot() // promotes young entries to weak pointers
 	if n, again := visits(a); n != 1 || again[0] != ida[0] {
@@ -49,9 +60,9 @@ func TestObjectsSkipsCollectedAndLost(t *testing.T) {
 	// A lost record is a State, not an object: Objects never shows it.
 	h := track.Lost(track.State{Kind: track.KindScope, Name: t.Name()})
 	defer h.Unregister()
-	track.Objects(func(_ uint64, obj any) {
-		if _, ok := obj.(track.State); ok {
-			t.Errorf("Objects visited a lost record: %+v", obj)
+	track.Objects(func(obj track.Object) {
+		if obj.State().Name == t.Name() {
+			t.Errorf("Objects visited a lost record: %+v", obj.State())
 		}
 	})
 
@@ -63,8 +74,8 @@ func TestObjectsSkipsCollectedAndLost(t *testing.T) {
 	}()
 	seen := func() bool {
 		found := false
-		track.Objects(func(_ uint64, obj any) {
-			if p, ok := obj.(*object); ok && p.name == name {
+		track.Objects(func(obj track.Object) {
+			if p, ok := obj.Value.(*object); ok && p.name == name {
 				found = true
 			}
 		})
@@ -81,8 +92,8 @@ func TestObjectsLetsFnUseTheRegistry(t *testing.T) {
 	defer h.Unregister()
 	// fn runs outside the registry's locks: registering from it must not
 	// deadlock.
-	track.Objects(func(_ uint64, obj any) {
-		if obj == any(o) {
+	track.Objects(func(obj track.Object) {
+		if obj.Value == any(o) {
 			inner := &object{name: t.Name() + "/inner"}
 			track.Register(inner, (*object).describe).Unregister()
 			_ = track.Snapshot()
