@@ -1,0 +1,63 @@
+// Package metrics exports tether's numbers as OpenTelemetry instruments.
+//
+// [Register] creates the instruments on a MeterProvider and one callback
+// that observes them all at collection time, from the objects alive in the
+// process (the registry that leak reports read). Nothing is recorded when
+// an operation happens: an Acquire, a Go or an Update costs the same with
+// metrics registered or not.
+//
+//	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+//	reg, err := metrics.Register(mp)
+//	if err != nil {
+//		return err
+//	}
+//	defer reg.Close()
+//
+// The package uses only the OpenTelemetry API (go.opentelemetry.io/otel/metric):
+// the SDK and the exporter (Prometheus, OTLP...) are the program's choice.
+//
+// # Instruments
+//
+// Pools follow OpenTelemetry's semantic conventions for connection pools,
+// which fit any pool of resources, with the attribute
+// db.client.connection.pool.name set to the pool's name:
+//
+//	db.client.connection.count             {connection}  leases in use (state=used) and idle resources (state=idle)
+//	db.client.connection.max               {connection}  Config.MaxSize
+//	db.client.connection.pending_requests  {request}     callers waiting in Acquire
+//	db.client.connection.timeouts          {timeout}     acquires that timed out
+//
+// The conventions' wait_time, use_time and create_time are histograms of
+// single operations, which this package does not record. tether's own
+// instruments give totals instead:
+//
+//	tether.pool.acquires   {acquire}  leases lent
+//	tether.pool.waits      {acquire}  of those, leases that had to wait
+//	tether.pool.wait.time  s          the total time they waited (rate(wait.time) / rate(waits) is the mean wait)
+//	tether.pool.leaks      {lease}    leak events, by tether.leak.kind (pool.LeakKind)
+//
+// Guards (guard.Guard and guard.Map), by tether.guard.name:
+//
+//	tether.guard.updates    {update}    versions committed
+//	tether.guard.conflicts  {conflict}  writes refused as stale
+//	tether.guard.retries    {retry}     Update attempts after a conflict
+//
+// # Rules and limits
+//
+// Counters are read from live objects, so they see what an object counted
+// up to the last collection before it was shut down, closed or waited, and
+// nothing of an object that lived and died between two collections. A
+// counter whose objects are gone keeps its last value, so it never goes
+// down. Gauges (connection counts, running tasks) cover only live objects.
+//
+// Objects are told apart by name: two pools named "db" are summed into one
+// series. Name objects after their role, not per request: each distinct
+// name is a series, kept for the life of the Registration.
+//
+// # Cost
+//
+// A collection visits every registered object: for each pool its Stats
+// (which walks the pool's resources under its lock, as Pool.Stats does),
+// for each guard its Stats, and, once per object, its name. Operations pay
+// nothing.
+package metrics

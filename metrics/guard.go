@@ -1,0 +1,74 @@
+package metrics
+
+import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/track"
+)
+
+const guardNameKey = attribute.Key("tether.guard.name")
+
+// guardStats is what metrics asserts on a registered guard.Guard or
+// guard.Map.
+type guardStats interface{ Stats() guard.Stats }
+
+// The numbers of a guard, as indices of its vec (all counters).
+const (
+	guardUpdates = iota
+	guardConflicts
+	guardRetries
+)
+
+// guards observes every guard.Guard and guard.Map: versions committed,
+// writes refused as stale, and retries.
+type guards struct {
+	updates, conflicts, retries metric.Int64ObservableCounter
+	t                           *tally
+}
+
+func (g *guards) init(m metric.Meter) ([]metric.Observable, error) {
+	g.t = newTally()
+	var err error
+	g.updates, err = m.Int64ObservableCounter("tether.guard.updates",
+		metric.WithUnit("{update}"),
+		metric.WithDescription("Versions committed to a guard (by CompareAndSwap and Update)."))
+	if err == nil {
+		g.conflicts, err = m.Int64ObservableCounter("tether.guard.conflicts",
+			metric.WithUnit("{conflict}"),
+			metric.WithDescription("Writes a guard refused as stale: each one a lost update caught."))
+	}
+	if err == nil {
+		g.retries, err = m.Int64ObservableCounter("tether.guard.retries",
+			metric.WithUnit("{retry}"),
+			metric.WithDescription("Attempts Update made again after a conflict."))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []metric.Observable{g.updates, g.conflicts, g.retries}, nil
+}
+
+func (g *guards) take(obj track.Object, c *collector) bool {
+	gs, ok := obj.Value.(guardStats)
+	if !ok {
+		return false
+	}
+	st := gs.Stats()
+	var counts vec
+	counts[guardUpdates] = st.Updates
+	counts[guardConflicts] = st.Conflicts
+	counts[guardRetries] = st.Retries
+	g.t.add(obj.ID, c.name(obj), counts, vec{})
+	return true
+}
+
+func (g *guards) observe(o metric.Observer) {
+	g.t.each(func(name string, counts, _ vec, _ bool) {
+		attrs := metric.WithAttributeSet(attribute.NewSet(guardNameKey.String(name)))
+		o.ObserveInt64(g.updates, counts[guardUpdates], attrs)
+		o.ObserveInt64(g.conflicts, counts[guardConflicts], attrs)
+		o.ObserveInt64(g.retries, counts[guardRetries], attrs)
+	})
+}

@@ -1,0 +1,196 @@
+package metrics_test
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
+	"github.com/tether-go/tether/internal/testmain"
+	"github.com/tether-go/tether/metrics"
+	"github.com/tether-go/tether/pool"
+)
+
+func TestMain(m *testing.M) { testmain.Run(m) }
+
+const poolName = "db.client.connection.pool.name"
+
+// wantPool checks every pool instrument against st.
+func wantPool(t *testing.T, c collection, name string, st pool.Stats) {
+	t.Helper()
+	p := kv(poolName, name)
+	c.want(t, float64(st.InUse), "db.client.connection.count", p, "db.client.connection.state=used")
+	c.want(t, float64(st.Idle), "db.client.connection.count", p, "db.client.connection.state=idle")
+	c.want(t, float64(st.MaxSize), "db.client.connection.max", p)
+	c.want(t, float64(st.Waiting), "db.client.connection.pending_requests", p)
+	c.want(t, float64(st.Timeouts), "db.client.connection.timeouts", p)
+	c.want(t, float64(st.Acquires), "tether.pool.acquires", p)
+	c.want(t, float64(st.Waits), "tether.pool.waits", p)
+	c.want(t, st.WaitTime.Seconds(), "tether.pool.wait.time", p)
+	c.want(t, float64(st.LeaksHeldTooLong), "tether.pool.leaks", p, kv("tether.leak.kind", pool.LeakHeldTooLong))
+	c.want(t, float64(st.LeaksCollected), "tether.pool.leaks", p, kv("tether.leak.kind", pool.LeakCollected))
+	c.want(t, float64(st.LeaksAtShutdown), "tether.pool.leaks", p, kv("tether.leak.kind", pool.LeakAtShutdown))
+}
+
+func TestPoolInstrumentsMatchStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		name := unique(t)
+		env := pooltest.New(t, pool.Config[*pooltest.Res]{
+			Name: name, MaxSize: 3, AcquireTimeout: time.Second, LeakAfter: 5 * time.Second,
+		})
+		p := env.Pool
+		ctx := t.Context()
+
+		// Empty: nothing made yet.
+		c := r.collect()
+		wantPool(t, c, name, p.Stats())
+		c.want(t, 3, "db.client.connection.max", kv(poolName, name))
+
+		// Three leases out and a fourth caller waiting.
+		var leases []*pool.Lease[*pooltest.Res]
+		for range 3 {
+			l, err := p.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leases = append(leases, l)
+		}
+		waited := make(chan error, 1)
+		go func() {
+			_, err := p.Acquire(ctx)
+			waited <- err
+		}()
+		synctest.Wait()
+		c = r.collect()
+		wantPool(t, c, name, p.Stats())
+		c.want(t, 3, "db.client.connection.count", kv(poolName, name), "db.client.connection.state=used")
+		c.want(t, 1, "db.client.connection.pending_requests", kv(poolName, name))
+
+		// The waiter times out after AcquireTimeout; one lease comes back.
+		if err := <-waited; !errors.Is(err, pool.ErrTimeout) {
+			t.Fatalf("the fourth Acquire returned %v, want a timeout", err)
+		}
+		leases[0].Release()
+		c = r.collect()
+		wantPool(t, c, name, p.Stats())
+		c.want(t, 1, "db.client.connection.timeouts", kv(poolName, name))
+		c.want(t, 1, "db.client.connection.count", kv(poolName, name), "db.client.connection.state=idle")
+		c.want(t, 3, "tether.pool.waits", kv(poolName, name)) // the three that created a resource
+
+		// Two leases held past LeakAfter.
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		c = r.collect()
+		wantPool(t, c, name, p.Stats())
+		c.want(t, 2, "tether.pool.leaks", kv(poolName, name), kv("tether.leak.kind", pool.LeakHeldTooLong))
+		for _, l := range leases[1:] {
+			l.Release()
+		}
+		final := p.Stats()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		// Gone from the registry: its gauges stop, its counters keep their
+		// last values (a counter never goes down).
+		c = r.collect()
+		c.wantNone(t, "db.client.connection.count", kv(poolName, name), "db.client.connection.state=used")
+		c.wantNone(t, "db.client.connection.max", kv(poolName, name))
+		c.want(t, 1, "db.client.connection.timeouts", kv(poolName, name))
+		c.want(t, float64(final.Acquires), "tether.pool.acquires", kv(poolName, name))
+		c.want(t, 2, "tether.pool.leaks", kv(poolName, name), kv("tether.leak.kind", pool.LeakHeldTooLong))
+	})
+}
+
+func TestUnitsAndKinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		pooltest.New(t, pool.Config[*pooltest.Res]{Name: t.Name(), MaxSize: 1})
+		guard.New(t.Name(), 0)
+		c := r.collect()
+		for _, w := range []struct{ name, unit, kind string }{
+			{"db.client.connection.count", "{connection}", "updown"},
+			{"db.client.connection.max", "{connection}", "updown"},
+			{"db.client.connection.pending_requests", "{request}", "updown"},
+			{"db.client.connection.timeouts", "{timeout}", "counter"},
+			{"tether.pool.acquires", "{acquire}", "counter"},
+			{"tether.pool.waits", "{acquire}", "counter"},
+			{"tether.pool.wait.time", "s", "counter"},
+			{"tether.pool.leaks", "{lease}", "counter"},
+			{"tether.guard.updates", "{update}", "counter"},
+			{"tether.guard.conflicts", "{conflict}", "counter"},
+			{"tether.guard.retries", "{retry}", "counter"},
+		} {
+			if c.units[w.name] != w.unit || c.kinds[w.name] != w.kind {
+				t.Errorf("%s: unit %q, kind %q; want %q, %q", w.name, c.units[w.name], c.kinds[w.name], w.unit, w.kind)
+			}
+		}
+	})
+}
+
+func TestGuardInstrumentsMatchStats(t *testing.T) {
+	r := newReader(t)
+	ctx := t.Context()
+	name := unique(t)
+	g := guard.New(name, 0)
+	m := guard.NewMap[string, int](name + "/map")
+	for range 3 {
+		if _, err := g.Update(ctx, func(n int) (int, error) { return n + 1, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := g.Load()
+	if _, err := g.CompareAndSwap(ctx, stale.Version, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.CompareAndSwap(ctx, stale.Version, 11); !errors.Is(err, guard.ErrConflict) {
+		t.Fatalf("stale CompareAndSwap = %v, want a conflict", err)
+	}
+	if _, err := m.Update(ctx, "k", func(n int) (int, error) { return n + 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	c := r.collect()
+	for _, x := range []struct {
+		name string
+		st   guard.Stats
+	}{{name, g.Stats()}, {name + "/map", m.Stats()}} {
+		n := kv("tether.guard.name", x.name)
+		c.want(t, float64(x.st.Updates), "tether.guard.updates", n)
+		c.want(t, float64(x.st.Conflicts), "tether.guard.conflicts", n)
+		c.want(t, float64(x.st.Retries), "tether.guard.retries", n)
+	}
+	c.want(t, 4, "tether.guard.updates", kv("tether.guard.name", name))
+	c.want(t, 1, "tether.guard.conflicts", kv("tether.guard.name", name))
+}
+
+func TestCloseStopsObserving(t *testing.T) {
+	r := sdkReader(t)
+	reg, err := metrics.Register(r.mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := unique(t)
+	g := guard.New(name, 0)
+	if _, ok := r.collect().value("tether.guard.updates", kv("tether.guard.name", name)); !ok {
+		t.Fatal("no tether.guard.updates point for a live guard")
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if c := r.collect(); len(c.points) != 0 {
+		t.Fatalf("after Close the reader still sees %v", c.points)
+	}
+	runtime.KeepAlive(g)
+}
+
+func TestRegisterNilPanics(t *testing.T) {
+	testkit.WantPanic(t, "Register(nil)", func() { metrics.Register(nil) }, "metrics: Register(nil)", "MeterProvider")
+}

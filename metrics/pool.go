@@ -1,0 +1,148 @@
+package metrics
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/dbconv"
+
+	"github.com/tether-go/tether/internal/track"
+	"github.com/tether-go/tether/pool"
+)
+
+// Attribute keys of tether's own instruments. The pools' instruments use
+// the semantic conventions' db.client.connection.pool.name.
+const (
+	leakKindKey = attribute.Key("tether.leak.kind") // a pool.LeakKind: held-too-long, collected-while-held, outstanding-at-shutdown
+)
+
+// poolStats is what metrics asserts on a registered pool.
+type poolStats interface{ Stats() pool.Stats }
+
+// The numbers of a pool, as indices of its vec.
+const (
+	// counters
+	poolTimeouts = iota
+	poolAcquires
+	poolWaits
+	poolWaitNanos
+	poolLeakHeld
+	poolLeakCollected
+	poolLeakShutdown
+)
+
+const (
+	// gauges
+	poolUsed = iota
+	poolIdle
+	poolMax
+	poolPending
+)
+
+// pools observes every pool: the semantic conventions' connection-pool
+// instruments (db.client.connection.*), which fit any pool of resources,
+// and tether's own for what the conventions do not cover.
+//
+// The conventions' wait_time, use_time and create_time are histograms:
+// they need a measurement per operation, which tether does not take (no
+// operation pays for metrics). tether.pool.wait.time and tether.pool.waits
+// give the total instead: their rates' quotient is the mean wait.
+type pools struct {
+	count    dbconv.ClientConnectionCountObservable
+	max      dbconv.ClientConnectionMaxObservable
+	pending  dbconv.ClientConnectionPendingRequestsObservable
+	timeouts dbconv.ClientConnectionTimeoutsObservable
+	acquires metric.Int64ObservableCounter
+	waits    metric.Int64ObservableCounter
+	waitTime metric.Float64ObservableCounter
+	leaks    metric.Int64ObservableCounter
+	t        *tally
+}
+
+func (p *pools) init(m metric.Meter) ([]metric.Observable, error) {
+	p.t = newTally()
+	var err error
+	p.count, err = dbconv.NewClientConnectionCountObservable(m)
+	if err == nil {
+		p.max, err = dbconv.NewClientConnectionMaxObservable(m)
+	}
+	if err == nil {
+		p.pending, err = dbconv.NewClientConnectionPendingRequestsObservable(m)
+	}
+	if err == nil {
+		p.timeouts, err = dbconv.NewClientConnectionTimeoutsObservable(m)
+	}
+	if err == nil {
+		p.acquires, err = m.Int64ObservableCounter("tether.pool.acquires",
+			metric.WithUnit("{acquire}"),
+			metric.WithDescription("Leases a pool has lent, including those that had to wait."))
+	}
+	if err == nil {
+		p.waits, err = m.Int64ObservableCounter("tether.pool.waits",
+			metric.WithUnit("{acquire}"),
+			metric.WithDescription("Leases that had to wait for a resource (or for one to be created)."))
+	}
+	if err == nil {
+		p.waitTime, err = m.Float64ObservableCounter("tether.pool.wait.time",
+			metric.WithUnit("s"),
+			metric.WithDescription("Total time the leases counted by tether.pool.waits waited."))
+	}
+	if err == nil {
+		p.leaks, err = m.Int64ObservableCounter("tether.pool.leaks",
+			metric.WithUnit("{lease}"),
+			metric.WithDescription("Leak events by kind: held past LeakAfter, garbage-collected while held, outstanding at Shutdown."))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []metric.Observable{p.count.Inst(), p.max.Inst(), p.pending.Inst(), p.timeouts.Inst(),
+		p.acquires, p.waits, p.waitTime, p.leaks}, nil
+}
+
+func (p *pools) take(obj track.Object, c *collector) bool {
+	ps, ok := obj.Value.(poolStats)
+	if !ok {
+		return false
+	}
+	st := ps.Stats()
+	var counts, gauges vec
+	counts[poolTimeouts] = int64(st.Timeouts)
+	counts[poolAcquires] = int64(st.Acquires)
+	counts[poolWaits] = int64(st.Waits)
+	counts[poolWaitNanos] = int64(st.WaitTime)
+	counts[poolLeakHeld] = int64(st.LeaksHeldTooLong)
+	counts[poolLeakCollected] = int64(st.LeaksCollected)
+	counts[poolLeakShutdown] = int64(st.LeaksAtShutdown)
+	gauges[poolUsed] = int64(st.InUse)
+	gauges[poolIdle] = int64(st.Idle)
+	gauges[poolMax] = int64(st.MaxSize)
+	gauges[poolPending] = int64(st.Waiting)
+	p.t.add(obj.ID, c.name(obj), counts, gauges)
+	return true
+}
+
+func (p *pools) observe(o metric.Observer) {
+	p.t.each(func(name string, counts, gauges vec, live bool) {
+		poolName := p.count.AttrClientConnectionPoolName(name)
+		only := metric.WithAttributeSet(attribute.NewSet(poolName))
+		if live {
+			o.ObserveInt64(p.count.Inst(), gauges[poolUsed], metric.WithAttributeSet(attribute.NewSet(
+				poolName, p.count.AttrClientConnectionState(dbconv.ClientConnectionStateUsed))))
+			o.ObserveInt64(p.count.Inst(), gauges[poolIdle], metric.WithAttributeSet(attribute.NewSet(
+				poolName, p.count.AttrClientConnectionState(dbconv.ClientConnectionStateIdle))))
+			o.ObserveInt64(p.max.Inst(), gauges[poolMax], only)
+			o.ObserveInt64(p.pending.Inst(), gauges[poolPending], only)
+		}
+		o.ObserveInt64(p.timeouts.Inst(), counts[poolTimeouts], only)
+		o.ObserveInt64(p.acquires, counts[poolAcquires], only)
+		o.ObserveInt64(p.waits, counts[poolWaits], only)
+		o.ObserveFloat64(p.waitTime, time.Duration(counts[poolWaitNanos]).Seconds(), only)
+		for _, l := range []struct {
+			kind pool.LeakKind
+			i    int
+		}{{pool.LeakHeldTooLong, poolLeakHeld}, {pool.LeakCollected, poolLeakCollected}, {pool.LeakAtShutdown, poolLeakShutdown}} {
+			o.ObserveInt64(p.leaks, counts[l.i], metric.WithAttributeSet(attribute.NewSet(poolName, leakKindKey.String(string(l.kind)))))
+		}
+	})
+}

@@ -1,0 +1,114 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// ScopeName is the instrumentation scope of the instruments: the name of
+// the Meter that Register asks mp for.
+const ScopeName = "github.com/tether-go/tether/metrics"
+
+// Registration is the instruments [Register] created, observed until
+// Close. It is safe for use by multiple goroutines.
+type Registration struct {
+	reg metric.Registration
+}
+
+// Close unregisters the callback that observes the instruments: they
+// report nothing from then on. It may be called more than once; later calls
+// do nothing.
+func (r *Registration) Close() error {
+	if err := r.reg.Unregister(); err != nil {
+		return errors.New("metrics: unregister: " + err.Error())
+	}
+	return nil
+}
+
+// Register creates tether's instruments on a Meter of mp (named
+// [ScopeName]) and one callback that observes them all at collection time,
+// from the objects alive in the process: every pool, group, guard and
+// scope, whoever created them. It returns an error if mp refuses an
+// instrument or the callback; Register panics if mp is nil.
+//
+// Registering twice with the same provider makes the callback run twice
+// per collection, and each observation is reported twice: register once per
+// provider, and Close the Registration when the provider is shut down.
+func Register(mp metric.MeterProvider) (*Registration, error) {
+	if mp == nil {
+		panic("metrics: Register(nil): pass a MeterProvider, e.g. the SDK's sdkmetric.NewMeterProvider(...) or otel.GetMeterProvider()")
+	}
+	m := mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
+	c := &collector{names: make(map[uint64]name)}
+	var insts []metric.Observable
+	for _, k := range []interface {
+		init(metric.Meter) ([]metric.Observable, error)
+	}{&c.pools, &c.guards} {
+		in, err := k.init(m)
+		if err != nil {
+			return nil, errors.New("metrics: creating an instrument: " + err.Error())
+		}
+		insts = append(insts, in...)
+	}
+	reg, err := m.RegisterCallback(c.observe, insts...)
+	if err != nil {
+		return nil, errors.New("metrics: registering the callback: " + err.Error())
+	}
+	return &Registration{reg: reg}, nil
+}
+
+// collector walks the registry once per collection and observes every
+// instrument. Collections may overlap (one per reader of the provider):
+// the mutex makes them take turns, because the tallies are shared.
+type collector struct {
+	mu     sync.Mutex
+	gen    uint64
+	names  map[uint64]name // by registration id: names never change, so each is read once
+	pools  pools
+	guards guards
+}
+
+type name struct {
+	s   string
+	gen uint64
+}
+
+func (c *collector) observe(_ context.Context, o metric.Observer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.pools.t.begin()
+	c.guards.t.begin()
+	track.Objects(func(obj track.Object) {
+		// The first kind whose interface the object has takes it.
+		_ = c.pools.take(obj, c) || c.guards.take(obj, c)
+	})
+	c.pools.t.end()
+	c.guards.t.end()
+	for id, n := range c.names {
+		if n.gen != c.gen {
+			delete(c.names, id)
+		}
+	}
+	c.pools.observe(o)
+	c.guards.observe(o)
+	return nil
+}
+
+// name returns the object's name (State.Name, a typed field: a pool's or
+// guard's name, a group's path), read from the registry once per object.
+func (c *collector) name(obj track.Object) string {
+	n, ok := c.names[obj.ID]
+	if !ok {
+		n.s = obj.State().Name
+	}
+	n.gen = c.gen
+	c.names[obj.ID] = n
+	return n.s
+}
