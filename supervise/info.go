@@ -79,6 +79,7 @@ func (g *Group) describe() track.State {
 			{Name: "started", Value: g.started},
 			{Name: "completed", Value: g.completed},
 			{Name: "failed", Value: c.failed},
+			{Name: "panicked", Value: c.panicked},
 			{Name: "canceled", Value: c.canceled},
 			{Name: "skipped", Value: c.skipped},
 			{Name: "restarts", Value: c.restarts},
