@@ -117,8 +117,10 @@ func (t *task) backoff(err error) bool {
 	select {
 	case <-timer.C:
 	case <-g.ctx.Done():
+		// Stopped while waiting to restart: the task ends for the
+		// cancellation (its last failure was reported when it happened).
 		timer.Stop()
-		t.outcome, t.err = canceled, err
+		t.outcome, t.err = canceled, context.Cause(g.ctx)
 		return false
 	}
 	x.rs.began = time.Now()
