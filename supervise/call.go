@@ -51,6 +51,7 @@ const keptRunFailures = 8
 //go:noinline
 func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Context) error) error {
 	site := track.Caller(0)
+	g.check("Run")
 	if ctx == nil {
 		panic(fmt.Sprintf("supervise: group %q: Run(nil, %q) at %v: pass the caller's context", g.path, name, site))
 	}

@@ -184,6 +184,17 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	return g
 }
 
+// check panics unless g was made by New: a nil *Group or a zero Group
+// would otherwise die with a bare nil dereference somewhere inside.
+func (g *Group) check(op string) {
+	if g == nil {
+		panic("supervise: " + op + " on a nil *supervise.Group: create it with supervise.New")
+	}
+	if g.ctx == nil {
+		panic("supervise: " + op + " on a zero supervise.Group: create it with supervise.New")
+	}
+}
+
 // checkName panics unless name can be a group's name: not empty, without
 // '/' (which joins a path's parts) or '#' (which numbers repeated names).
 func checkName(op, name string) {
@@ -250,6 +261,7 @@ func (g *Group) TryGo(name string, fn func(ctx context.Context) error, opts ...T
 // start is Go and TryGo: it reports whether fn runs (or, for Go, will run
 // once it has a slot).
 func (g *Group) start(op string, site track.Site, name string, fn func(ctx context.Context) error, opts []TaskOption, try bool) bool {
+	g.check(op)
 	if fn == nil {
 		panic(fmt.Sprintf("supervise: group %q: %s(%q, nil) at %v: the task needs a function", g.path, op, name, site))
 	}
@@ -501,6 +513,7 @@ func (g *Group) skip(t *task) {
 //
 //go:noinline
 func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
+	g.check("Defer")
 	if fn == nil {
 		panic(fmt.Sprintf("supervise: group %q: Defer(%q, nil): the step needs a function", g.path, name))
 	}

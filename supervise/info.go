@@ -27,6 +27,7 @@ type TaskInfo struct {
 // tasks of the groups it created. It is a snapshot: tasks may end or start
 // while it is read.
 func (g *Group) Tasks() []TaskInfo {
+	g.check("Tasks")
 	type pending struct {
 		i        int
 		children []*Group
