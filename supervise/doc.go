@@ -25,7 +25,9 @@
 // child of the same name is "app/http/conns#2"), and its tasks are
 // "app/http/conns/handler", "app/http/conns/handler#2"...
 //
-// Names must not be empty or contain '/' or '#'. Use a small set of role
+// Names must not be empty or contain '#'; group names must not contain '/'
+// either (a task's name may: a request task is named by its route, "GET
+// /orders/{id}"). Use a small set of role
 // names ("handler", not "handler-"+id): each group keeps a counter per
 // distinct name, and the detail of each request belongs in its logs. Give
 // root groups distinct names (a service has one, under supervise.Main):

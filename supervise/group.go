@@ -80,6 +80,9 @@ type groupRare struct {
 	watch      runtime.Cleanup      // reports the group if it is collected with failures unseen
 	watched    bool
 	onLost     func(track.Handle) // tests only: receives the record of a lost group
+
+	runFailed   int64        // how many Run calls failed
+	runFailures []*TaskError // the last keptRunFailures of them, oldest first
 }
 
 // more returns the group's rare part, allocating it. Called with g.mu held
@@ -105,7 +108,17 @@ const (
 )
 
 type counts struct {
-	failed, canceled, skipped, restarts int64
+	failed, panicked, canceled, skipped, restarts int64
+}
+
+// foreignLabels reports whether ctx carries pprof labels other than
+// tether's own: a task's labels must then keep them.
+func foreignLabels(ctx context.Context) (foreign bool) {
+	pprof.ForLabels(ctx, func(key, _ string) bool {
+		foreign = key != track.LabelGroup && key != track.LabelTask
+		return !foreign
+	})
+	return foreign
 }
 
 // New returns a group whose tasks run under ctx. name names the group in
@@ -125,7 +138,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	if ctx == nil {
 		panic(fmt.Sprintf("supervise: New(nil, %q): pass the context the group's tasks run under", name))
 	}
-	checkName("New", "", name)
+	checkName("New", name)
 	var set settings
 	for i, o := range opts {
 		if o == nil {
@@ -158,10 +171,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	}
 	g.idleCond.L = &g.mu
 	if !g.noLabels {
-		pprof.ForLabels(ctx, func(key, _ string) bool {
-			g.foreignLabels = key != track.LabelGroup && key != track.LabelTask
-			return !g.foreignLabels
-		})
+		g.foreignLabels = foreignLabels(ctx)
 	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if set.limit > 0 {
@@ -174,24 +184,44 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	return g
 }
 
-// checkName panics unless name can be part of a path.
-func checkName(op, group, name string) {
-	ok := name != ""
-	for i := 0; ok && i < len(name); i++ {
-		ok = name[i] != '/' && name[i] != '#'
+// check panics unless g was made by New: a nil *Group or a zero Group
+// would otherwise die with a bare nil dereference somewhere inside.
+func (g *Group) check(op string) {
+	if g == nil {
+		panic("supervise: " + op + " on a nil *supervise.Group: create it with supervise.New")
 	}
-	if ok {
-		return
+	if g.ctx == nil {
+		panic("supervise: " + op + " on a zero supervise.Group: create it with supervise.New")
 	}
-	bad := "is empty"
+}
+
+// checkName panics unless name can be a group's name: not empty, without
+// '/' (which joins a path's parts) or '#' (which numbers repeated names).
+func checkName(op, name string) {
+	bad := ""
 	switch {
+	case name == "":
+		bad = "is empty"
 	case strings.ContainsRune(name, '/'):
 		bad = "contains '/' (paths join names with '/')"
 	case strings.ContainsRune(name, '#'):
 		bad = "contains '#' (paths number repeated names with '#')"
+	default:
+		return
 	}
-	if group == "" {
-		panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
+	panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
+}
+
+// checkTaskName panics unless name can be a task's name: not empty, and
+// without '#' (which numbers repeated names). A task name may contain '/',
+// so that a request task can be named by its route ("GET /orders/{id}").
+func checkTaskName(op, group, name string) {
+	if name != "" && strings.IndexByte(name, '#') < 0 {
+		return
+	}
+	bad := "is empty"
+	if name != "" {
+		bad = "contains '#' (paths number repeated names with '#')"
 	}
 	panic(fmt.Sprintf("supervise: group %q: %s: the task name %q %s", group, op, name, bad))
 }
@@ -211,21 +241,45 @@ func checkName(op, group, name string) {
 //
 //go:noinline
 func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...TaskOption) {
-	site := track.Caller(0)
+	g.start("Go", track.Caller(0), name, fn, opts, false)
+}
+
+// TryGo is Go that does not wait for a [WithLimit] slot: it starts fn as a
+// task and returns true, or returns false at once when the group's limit
+// is reached (fn does not run, and no task is recorded), as errgroup's
+// TryGo does. It also returns false when the group's context is done (the
+// task is then recorded as skipped, as Go records it). Without WithLimit,
+// TryGo is Go that reports whether fn runs.
+//
+// TryGo panics where Go panics.
+//
+//go:noinline
+func (g *Group) TryGo(name string, fn func(ctx context.Context) error, opts ...TaskOption) bool {
+	return g.start("TryGo", track.Caller(0), name, fn, opts, true)
+}
+
+// start is Go and TryGo: it reports whether fn runs (or, for Go, will run
+// once it has a slot).
+func (g *Group) start(op string, site track.Site, name string, fn func(ctx context.Context) error, opts []TaskOption, try bool) bool {
+	g.check(op)
 	if fn == nil {
-		panic(fmt.Sprintf("supervise: group %q: Go(%q, nil) at %v: the task needs a function", g.path, name, site))
+		panic(fmt.Sprintf("supervise: group %q: %s(%q, nil) at %v: the task needs a function", g.path, op, name, site))
 	}
-	checkName("Go", g.path, name)
+	checkTaskName(op, g.path, name)
 	t := &task{g: g, fn: fn, site: site}
 	if len(opts) > 0 {
-		t.applyOptions(name, opts)
+		t.applyOptions(op, name, opts)
 	}
 	t.start = g.clock()
 	g.mu.Lock()
 	g.drainLocked()
 	if g.finished {
 		g.mu.Unlock()
-		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
+		panic(fmt.Sprintf("supervise: group %q: %s(%q) at %v after Wait or Shutdown returned; start a new group", g.path, op, name, site))
+	}
+	if try && g.sem != nil && g.ctx.Err() == nil && !g.sem.TryAcquire(1) {
+		g.mu.Unlock()
+		return false
 	}
 	t.id.Path = g.taskPath(name)
 	if g.ctx.Err() != nil {
@@ -233,29 +287,30 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 		g.noteSkipped(t)
 		g.mu.Unlock()
 		g.skip(t)
-		return
+		return false
 	}
 	g.live.Add(1)
 	g.started++
 	g.tasks.push(t)
-	if g.sem == nil {
+	if g.sem == nil || try {
 		g.mu.Unlock()
 		go t.run()
-		return
+		return true
 	}
 	t.state = stateWaiting
 	g.mu.Unlock()
 	g.acquireSlot(t)
+	return true
 }
 
 // applyOptions applies Go's task options to t.
 //
 //go:noinline
-func (t *task) applyOptions(name string, opts []TaskOption) {
+func (t *task) applyOptions(op, name string, opts []TaskOption) {
 	var ts taskSettings
 	for i, o := range opts {
 		if o == nil {
-			panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", t.g.path, name, i))
+			panic(fmt.Sprintf("supervise: group %q: %s(%q): task option %d is nil", t.g.path, op, name, i))
 		}
 		ts = o.applyTask(ts)
 	}
@@ -458,6 +513,7 @@ func (g *Group) skip(t *task) {
 //
 //go:noinline
 func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
+	g.check("Defer")
 	if fn == nil {
 		panic(fmt.Sprintf("supervise: group %q: Defer(%q, nil): the step needs a function", g.path, name))
 	}

@@ -547,3 +547,32 @@ func labelProbe(parked, stop chan struct{}) {
 	close(parked)
 	<-stop
 }
+
+func TestZeroAndNilGroupPanicWithAMessage(t *testing.T) {
+	ctx := context.Background()
+	fn := func(context.Context) error { return nil }
+	for _, tc := range []struct {
+		name string
+		g    func() *supervise.Group
+		want string
+	}{
+		{"nil", func() *supervise.Group { return nil }, "nil *supervise.Group"},
+		{"zero", func() *supervise.Group { return new(supervise.Group) }, "zero supervise.Group"},
+	} {
+		for _, op := range []struct {
+			name string
+			call func(g *supervise.Group)
+		}{
+			{"Go", func(g *supervise.Group) { g.Go("x", fn) }},
+			{"TryGo", func(g *supervise.Group) { g.TryGo("x", fn) }},
+			{"Run", func(g *supervise.Group) { g.Run(ctx, "x", fn) }},
+			{"Wait", func(g *supervise.Group) { g.Wait() }},
+			{"Shutdown", func(g *supervise.Group) { g.Shutdown(ctx) }},
+			{"Defer", func(g *supervise.Group) { g.Defer("x", fn) }},
+			{"Tasks", func(g *supervise.Group) { g.Tasks() }},
+		} {
+			testkit.WantPanic(t, tc.name+" "+op.name, func() { op.call(tc.g()) },
+				"supervise: "+op.name+" on a "+tc.want, "create it with supervise.New")
+		}
+	}
+}

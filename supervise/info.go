@@ -27,6 +27,7 @@ type TaskInfo struct {
 // tasks of the groups it created. It is a snapshot: tasks may end or start
 // while it is read.
 func (g *Group) Tasks() []TaskInfo {
+	g.check("Tasks")
 	type pending struct {
 		i        int
 		children []*Group
@@ -79,6 +80,7 @@ func (g *Group) describe() track.State {
 			{Name: "started", Value: g.started},
 			{Name: "completed", Value: g.completed},
 			{Name: "failed", Value: c.failed},
+			{Name: "panicked", Value: c.panicked},
 			{Name: "canceled", Value: c.canceled},
 			{Name: "skipped", Value: c.skipped},
 			{Name: "restarts", Value: c.restarts},

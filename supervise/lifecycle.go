@@ -38,6 +38,7 @@ type failures struct {
 // Wait may be called more than once and concurrently; each call waits and
 // returns the same failures. Go must not be called after Wait returns.
 func (g *Group) Wait() error {
+	g.check("Wait")
 	g.mu.Lock()
 	for g.live.Load() > 0 {
 		g.idleCond.Wait()
@@ -58,6 +59,7 @@ func (g *Group) Wait() error {
 // Shutdown may be called more than once, and after Wait. Go must not be
 // called after Shutdown returns. Shutdown panics if ctx is nil.
 func (g *Group) Shutdown(ctx context.Context) error {
+	g.check("Shutdown")
 	if ctx == nil {
 		panic(fmt.Sprintf("supervise: group %q: Shutdown(nil): pass a context bounding the wait", g.path))
 	}

@@ -205,6 +205,13 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		logger.Error("supervise: service failed", "group", g.path, "err", msg)
 	}
+	if n, last := g.runFailures(); n > 0 {
+		// Not a failure of the service: each was returned to Run's caller.
+		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, plural(int(n), "Run call failed", "Run calls failed"), len(last))
+		for _, te := range last {
+			fmt.Fprintf(m.stderr, "\t* %s\n", strings.TrimPrefix(te.Error(), "supervise: "))
+		}
+	}
 	report := settledReport(m.reportOpts)
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)

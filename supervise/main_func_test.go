@@ -271,3 +271,29 @@ func TestMainBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestMainListsTheLastRunFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
+			for i := range 10 {
+				g.Run(ctx, "req", func(context.Context) error {
+					if i == 9 {
+						panic("last one")
+					}
+					return fmt.Errorf("request %d", i+1)
+				})
+			}
+			return nil
+		})
+		out := r.stderr.String()
+		if r.code != 0 {
+			t.Errorf("exit %d, want 0: Run's failures are its callers'", r.code)
+		}
+		if !strings.Contains(out, `supervise: main "app": 10 Run calls failed (each returned to its caller); the last 8:`) ||
+			!strings.Contains(out, `task "app/req#3" `) || !strings.Contains(out, "request 3\n") ||
+			!strings.Contains(out, `task "app/req#10" `) || !strings.Contains(out, "panicked at") ||
+			strings.Contains(out, "request 2\n") {
+			t.Errorf("stderr does not list the last 8 of 10 Run failures:\n%s", out)
+		}
+	})
+}

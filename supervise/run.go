@@ -50,8 +50,13 @@ func (t *task) setup() {
 	g := t.g
 	if !g.noLabels {
 		set := pprof.Labels(track.LabelGroup, g.path, track.LabelTask, t.id.Path)
-		if g.foreignLabels {
-			t.labels, t.chained = pprof.WithLabels(g.ctx, set), true
+		base, foreign := g.ctx, g.foreignLabels
+		if t.opt != nil && t.opt.parent != nil { // a Run task
+			base = t.opt.parent
+			foreign = foreignLabels(base)
+		}
+		if foreign {
+			t.labels, t.chained = pprof.WithLabels(base, set), true
 		} else {
 			t.labels = pprof.WithLabels(context.Background(), set)
 		}
@@ -74,7 +79,7 @@ func (t *task) again(err error) bool {
 			t.outcome = completed
 			return false
 		}
-	case g.echoes(err):
+	case echoes(g.ctx, err):
 		t.outcome, t.err = canceled, err
 		return false
 	case p == nil || g.ctx.Err() != nil:
@@ -112,8 +117,10 @@ func (t *task) backoff(err error) bool {
 	select {
 	case <-timer.C:
 	case <-g.ctx.Done():
+		// Stopped while waiting to restart: the task ends for the
+		// cancellation (its last failure was reported when it happened).
 		timer.Stop()
-		t.outcome, t.err = canceled, err
+		t.outcome, t.err = canceled, context.Cause(g.ctx)
 		return false
 	}
 	x.rs.began = time.Now()
@@ -207,17 +214,18 @@ type timedOut struct {
 func (e *timedOut) Error() string   { return e.err.Error() }
 func (e *timedOut) Unwrap() []error { return []error{e.timeout, e.err} }
 
-// echoes reports whether err only echoes the group's cancellation: the
-// group's context is done and err is its error or its cause.
-func (g *Group) echoes(err error) bool {
-	if g.ctx.Err() == nil {
+// echoes reports whether err only echoes the cancellation of ctx (the
+// group's context, or a Run task's): ctx is done and err is its error or
+// its cause.
+func echoes(ctx context.Context, err error) bool {
+	if ctx.Err() == nil {
 		return false
 	}
 	if _, ok := err.(*PanicError); ok {
 		return false // the task's own panic is never an echo
 	}
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, context.Cause(g.ctx))
+		errors.Is(err, context.Cause(ctx))
 }
 
 // exit runs when the task's goroutine ends, however it ends: it reports the
@@ -323,6 +331,9 @@ func (t *task) failure() *TaskError {
 func (g *Group) failedLocked(te *TaskError) {
 	r := g.more()
 	r.counts.failed++
+	if _, ok := te.Err.(*PanicError); ok {
+		r.counts.panicked++
+	}
 	g.recordFailure(te)
 	if !g.continueOnError && r.ownCause == nil && g.ctx.Err() == nil {
 		r.ownCause = te

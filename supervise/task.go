@@ -67,11 +67,16 @@ type task struct {
 	err error // the final error (failed), or the echoed one (canceled); the task's own goroutine's
 }
 
-// taskExtras are what task options add to a task.
+// taskExtras are what task options, or Run, add to a task.
 type taskExtras struct {
 	timeout time.Duration
 	policy  *Policy  // nil: no restarts
 	rs      restarts // used only by the task's own goroutine, when policy is set
+
+	// parent is a Run task's context in place of the group's: derived from
+	// Run's ctx (its values and deadline) and cancelled when the group's
+	// context is (see Group.Run).
+	parent context.Context
 }
 
 // taskKids are the groups a task created. Guarded by the task's g.mu.
@@ -114,14 +119,23 @@ const (
 	canceled
 )
 
-// Deadline, Done and Err are the group's context's.
-func (t *task) Deadline() (time.Time, bool) { return t.g.ctx.Deadline() }
-func (t *task) Done() <-chan struct{}       { return t.g.ctx.Done() }
-func (t *task) Err() error                  { return t.g.ctx.Err() }
+// parent is the context the task's context derives from: the group's, or
+// for a Run task its own (see taskExtras.parent).
+func (t *task) parent() context.Context {
+	if t.opt != nil && t.opt.parent != nil {
+		return t.opt.parent
+	}
+	return t.g.ctx
+}
+
+// Deadline, Done and Err are the parent context's.
+func (t *task) Deadline() (time.Time, bool) { return t.parent().Deadline() }
+func (t *task) Done() <-chan struct{}       { return t.parent().Done() }
+func (t *task) Err() error                  { return t.parent().Err() }
 
 // Value answers track.TaskFrom with the task's identity, taskKey with the
 // task and pprof's label key with the task's labels; everything else comes
-// from the group's context.
+// from the parent context.
 func (t *task) Value(key any) any {
 	if track.IsTaskKey(key) {
 		return &t.id
@@ -134,7 +148,7 @@ func (t *task) Value(key any) any {
 			return v
 		}
 	}
-	return t.g.ctx.Value(key)
+	return t.parent().Value(key)
 }
 
 // String names the context, for fmt and context's own String methods.

@@ -275,8 +275,9 @@ func TestPanicsAreRestartedAndEachIsReported(t *testing.T) {
 
 func TestShutdownDuringBackoffIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := supervise.New(context.Background(), "app", quiet())
-		g.Go("worker", func(context.Context) error { return errBoom },
+		rec := &recorder{}
+		g := supervise.New(context.Background(), "app", rec.options()...)
+		g.Go("worker", func(context.Context) error { panic("once") },
 			supervise.Restart(supervise.Policy{MinBackoff: time.Hour}))
 		synctest.Wait()
 		if st := g.Tasks(); len(st) != 1 || st[0].State != "backoff" {
@@ -285,6 +286,11 @@ func TestShutdownDuringBackoffIsNotAFailure(t *testing.T) {
 		start := time.Now()
 		if err := g.Shutdown(context.Background()); err != nil || time.Since(start) != 0 {
 			t.Fatalf("Shutdown = %v after %v; want nil at once", err, time.Since(start))
+		}
+		// The event says why the task stopped: the cancellation, not the
+		// panic it was restarting from (reported when it happened).
+		if c := rec.eventsOf(supervise.Canceled); len(c) != 1 || !errors.Is(c[0].Err, supervise.ErrShutdown) {
+			t.Fatalf("Canceled events %+v, want one whose Err is the Shutdown", c)
 		}
 	})
 }
