@@ -36,6 +36,17 @@
 //	tether.pool.wait.time  s          the total time they waited (rate(wait.time) / rate(waits) is the mean wait)
 //	tether.pool.leaks      {lease}    leak events, by tether.leak.kind (pool.LeakKind)
 //
+// Tasks, by the path of their supervise.Group (tether.group.path), with
+// the numbers of repeated names taken out, so that the groups a task or a
+// request makes count in one series ("app/worker#7/conns" counts as
+// "app/worker/conns"); tasks run by Group.Run (requests, with package
+// httptask) count in their group like any other:
+//
+//	tether.task.running   {task}     tasks live now
+//	tether.task.failures  {failure}  tasks that failed (an error, a panic, a timeout, too many restarts)
+//	tether.task.panics    {panic}    of those, panics
+//	tether.task.restarts  {restart}  restarts made by restart policies
+//
 // Guards (guard.Guard and guard.Map), by tether.guard.name:
 //
 //	tether.guard.updates    {update}    versions committed
@@ -58,6 +69,7 @@
 //
 // A collection visits every registered object: for each pool its Stats
 // (which walks the pool's resources under its lock, as Pool.Stats does),
-// for each guard its Stats, and, once per object, its name. Operations pay
+// for each guard and group its Stats (a brief lock), and, once per object,
+// its name. Operations pay
 // nothing.
 package metrics

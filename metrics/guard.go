@@ -60,7 +60,7 @@ func (g *guards) take(obj track.Object, c *collector) bool {
 	counts[guardUpdates] = st.Updates
 	counts[guardConflicts] = st.Conflicts
 	counts[guardRetries] = st.Retries
-	g.t.add(obj.ID, c.name(obj), counts, vec{})
+	g.t.add(obj.ID, c.key(obj, asIs), counts, vec{})
 	return true
 }
 

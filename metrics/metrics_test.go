@@ -1,7 +1,10 @@
 package metrics_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -13,6 +16,7 @@ import (
 	"github.com/tether-go/tether/internal/testmain"
 	"github.com/tether-go/tether/metrics"
 	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/supervise"
 )
 
 func TestMain(m *testing.M) { testmain.Run(m) }
@@ -112,6 +116,8 @@ func TestUnitsAndKinds(t *testing.T) {
 		r := newReader(t)
 		pooltest.New(t, pool.Config[*pooltest.Res]{Name: t.Name(), MaxSize: 1})
 		guard.New(t.Name(), 0)
+		g := supervise.New(t.Context(), "units")
+		defer g.Wait()
 		c := r.collect()
 		for _, w := range []struct{ name, unit, kind string }{
 			{"db.client.connection.count", "{connection}", "updown"},
@@ -125,6 +131,10 @@ func TestUnitsAndKinds(t *testing.T) {
 			{"tether.guard.updates", "{update}", "counter"},
 			{"tether.guard.conflicts", "{conflict}", "counter"},
 			{"tether.guard.retries", "{retry}", "counter"},
+			{"tether.task.running", "{task}", "updown"},
+			{"tether.task.failures", "{failure}", "counter"},
+			{"tether.task.panics", "{panic}", "counter"},
+			{"tether.task.restarts", "{restart}", "counter"},
 		} {
 			if c.units[w.name] != w.unit || c.kinds[w.name] != w.kind {
 				t.Errorf("%s: unit %q, kind %q; want %q, %q", w.name, c.units[w.name], c.kinds[w.name], w.unit, w.kind)
@@ -193,4 +203,65 @@ func TestCloseStopsObserving(t *testing.T) {
 
 func TestRegisterNilPanics(t *testing.T) {
 	testkit.WantPanic(t, "Register(nil)", func() { metrics.Register(nil) }, "metrics: Register(nil)", "MeterProvider")
+}
+
+func TestTaskInstrumentsMatchStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		ctx := t.Context()
+		name := fmt.Sprintf("tasks-%d", names.Add(1)) // group names cannot contain '#'
+		g := supervise.New(ctx, name, supervise.ContinueOnError(), supervise.Logger(slog.New(slog.DiscardHandler)))
+		release := make(chan struct{})
+		g.Go("fails", func(context.Context) error { return errors.New("boom") })
+		g.Go("panics", func(context.Context) error { panic("bang") })
+		tries := 0
+		g.Go("flaky", func(context.Context) error {
+			if tries++; tries < 2 {
+				return errors.New("not yet")
+			}
+			<-release
+			return nil
+		}, supervise.Restart(supervise.Policy{}))
+		// Two workers, each with a child group "conns" of two tasks: the
+		// children's paths differ by a number ("worker#2"), their series
+		// do not.
+		for range 2 {
+			g.Go("worker", func(ctx context.Context) error {
+				conns := supervise.New(ctx, "conns")
+				for range 2 {
+					conns.Go("conn", func(context.Context) error { <-release; return nil })
+				}
+				return conns.Wait()
+			})
+		}
+		synctest.Wait()
+		time.Sleep(time.Second) // the restart's backoff
+		synctest.Wait()
+		c := r.collect()
+		st := g.Stats()
+		group := kv("tether.group.path", name)
+		c.want(t, float64(st.Running), "tether.task.running", group)
+		c.want(t, float64(st.Failed), "tether.task.failures", group)
+		c.want(t, float64(st.Panicked), "tether.task.panics", group)
+		c.want(t, float64(st.Restarts), "tether.task.restarts", group)
+		c.want(t, 3, "tether.task.running", group) // flaky and the two workers
+		c.want(t, 2, "tether.task.failures", group)
+		c.want(t, 1, "tether.task.panics", group)
+		c.want(t, 1, "tether.task.restarts", group)
+		c.want(t, 4, "tether.task.running", kv("tether.group.path", name+"/worker/conns"))
+		c.wantNone(t, "tether.task.running", kv("tether.group.path", name+"/worker#2/conns"))
+
+		close(release)
+		if err := g.Wait(); err == nil {
+			t.Fatal("Wait = nil, want two failures")
+		}
+		// The groups are gone: running is no longer reported, the counters
+		// keep their values.
+		c = r.collect()
+		c.wantNone(t, "tether.task.running", group)
+		c.wantNone(t, "tether.task.running", kv("tether.group.path", name+"/worker/conns"))
+		c.want(t, 2, "tether.task.failures", group)
+		c.want(t, 1, "tether.task.panics", group)
+		c.want(t, 0, "tether.task.failures", kv("tether.group.path", name+"/worker/conns"))
+	})
 }

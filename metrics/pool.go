@@ -118,7 +118,7 @@ func (p *pools) take(obj track.Object, c *collector) bool {
 	gauges[poolIdle] = int64(st.Idle)
 	gauges[poolMax] = int64(st.MaxSize)
 	gauges[poolPending] = int64(st.Waiting)
-	p.t.add(obj.ID, c.name(obj), counts, gauges)
+	p.t.add(obj.ID, c.key(obj, asIs), counts, gauges)
 	return true
 }
 

@@ -49,7 +49,7 @@ func Register(mp metric.MeterProvider) (*Registration, error) {
 	var insts []metric.Observable
 	for _, k := range []interface {
 		init(metric.Meter) ([]metric.Observable, error)
-	}{&c.pools, &c.guards} {
+	}{&c.pools, &c.guards, &c.groups} {
 		in, err := k.init(m)
 		if err != nil {
 			return nil, errors.New("metrics: creating an instrument: " + err.Error())
@@ -72,6 +72,7 @@ type collector struct {
 	names  map[uint64]name // by registration id: names never change, so each is read once
 	pools  pools
 	guards guards
+	groups groups
 }
 
 type name struct {
@@ -85,12 +86,14 @@ func (c *collector) observe(_ context.Context, o metric.Observer) error {
 	c.gen++
 	c.pools.t.begin()
 	c.guards.t.begin()
+	c.groups.t.begin()
 	track.Objects(func(obj track.Object) {
 		// The first kind whose interface the object has takes it.
-		_ = c.pools.take(obj, c) || c.guards.take(obj, c)
+		_ = c.pools.take(obj, c) || c.guards.take(obj, c) || c.groups.take(obj, c)
 	})
 	c.pools.t.end()
 	c.guards.t.end()
+	c.groups.t.end()
 	for id, n := range c.names {
 		if n.gen != c.gen {
 			delete(c.names, id)
@@ -98,17 +101,23 @@ func (c *collector) observe(_ context.Context, o metric.Observer) error {
 	}
 	c.pools.observe(o)
 	c.guards.observe(o)
+	c.groups.observe(o)
 	return nil
 }
 
-// name returns the object's name (State.Name, a typed field: a pool's or
-// guard's name, a group's path), read from the registry once per object.
-func (c *collector) name(obj track.Object) string {
+// key returns the series an object counts in: series applied to its name
+// (State.Name, a typed field: a pool's or guard's name, a group's path),
+// which is read from the registry once per object, since names never
+// change.
+func (c *collector) key(obj track.Object, series func(string) string) string {
 	n, ok := c.names[obj.ID]
 	if !ok {
-		n.s = obj.State().Name
+		n.s = series(obj.State().Name)
 	}
 	n.gen = c.gen
 	c.names[obj.ID] = n
 	return n.s
 }
+
+// asIs is the series of objects told apart by their name alone.
+func asIs(name string) string { return name }
