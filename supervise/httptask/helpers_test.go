@@ -122,8 +122,8 @@ func (l *logs) all() string {
 type logHandler struct{ l *logs }
 
 func (h logHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h logHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h logHandler) WithGroup(string) slog.Handler           { return h }
+func (h logHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h logHandler) WithGroup(string) slog.Handler            { return h }
 
 func (h logHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
@@ -137,7 +137,6 @@ func (h logHandler) Handle(_ context.Context, r slog.Record) error {
 	h.l.mu.Unlock()
 	return nil
 }
-
 
 // timeZero is the zero time: no deadline.
 var timeZero time.Time
