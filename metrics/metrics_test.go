@@ -14,6 +14,7 @@ import (
 	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/testmain"
+	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/metrics"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/supervise"
@@ -28,7 +29,11 @@ func wantPool(t *testing.T, c collection, name string, st pool.Stats) {
 	t.Helper()
 	p := kv(poolName, name)
 	c.want(t, float64(st.InUse), "db.client.connection.count", p, "db.client.connection.state=used")
-	c.want(t, float64(st.Idle), "db.client.connection.count", p, "db.client.connection.state=idle")
+	// A pool reports its idle count once it has resources (see
+	// ledger.PoolStats); before, the count is unknown and not observed.
+	if _, ok := c.value("db.client.connection.count", p, "db.client.connection.state=idle"); ok || st.Idle > 0 {
+		c.want(t, float64(st.Idle), "db.client.connection.count", p, "db.client.connection.state=idle")
+	}
 	c.want(t, float64(st.MaxSize), "db.client.connection.max", p)
 	c.want(t, float64(st.Waiting), "db.client.connection.pending_requests", p)
 	c.want(t, float64(st.Timeouts), "db.client.connection.timeouts", p)
@@ -54,6 +59,7 @@ func TestPoolInstrumentsMatchStats(t *testing.T) {
 		c := r.collect()
 		wantPool(t, c, name, p.Stats())
 		c.want(t, 3, "db.client.connection.max", kv(poolName, name))
+		c.wantNone(t, "db.client.connection.idle.max", kv(poolName, name)) // pool.Pool has no such limit
 
 		// Three leases out and a fourth caller waiting.
 		var leases []*pool.Lease[*pooltest.Res]
@@ -264,4 +270,56 @@ func TestTaskInstrumentsMatchStats(t *testing.T) {
 		c.want(t, 1, "tether.task.panics", group)
 		c.want(t, 0, "tether.task.failures", kv("tether.group.path", name+"/worker/conns"))
 	})
+}
+
+// driverPool stands for a database adapter's pool: its registered object
+// reports through track.PoolStatser, knows idle limits, and may not know
+// its idle count.
+type driverPool struct {
+	name string
+	st   track.PoolStats
+}
+
+func (d *driverPool) describe() track.State { return track.State{Kind: track.KindPool, Name: d.name} }
+func (d *driverPool) PoolStats() track.PoolStats { return d.st }
+
+func registerDriverPool(t *testing.T, name string, st track.PoolStats) {
+	d := &driverPool{name: name, st: st}
+	h := track.Register(d, (*driverPool).describe)
+	t.Cleanup(h.Unregister)
+}
+
+func TestDriverPoolsThroughTheHook(t *testing.T) {
+	r := newReader(t)
+	name := unique(t)
+	base := track.PoolStats{MaxSize: 10, IdleMax: 4, IdleMin: 1, InUse: 3, Idle: 2, Waiting: 1, Timeouts: 5}
+	registerDriverPool(t, name, base)
+	unknown := base
+	unknown.Idle, unknown.IdleMin = -1, -1
+	registerDriverPool(t, name, unknown) // a second pool of the same name: one series
+	c := r.collect()
+	p := kv(poolName, name)
+	c.want(t, 6, "db.client.connection.count", p, "db.client.connection.state=used")
+	c.want(t, 2, "db.client.connection.count", p, "db.client.connection.state=idle") // only the first knows
+	c.want(t, 20, "db.client.connection.max", p)
+	c.want(t, 8, "db.client.connection.idle.max", p)
+	c.want(t, 1, "db.client.connection.idle.min", p)
+	c.want(t, 2, "db.client.connection.pending_requests", p)
+	c.want(t, 10, "db.client.connection.timeouts", p)
+	for _, w := range []struct{ name, unit string }{
+		{"db.client.connection.idle.max", "{connection}"},
+		{"db.client.connection.idle.min", "{connection}"},
+	} {
+		if c.units[w.name] != w.unit || c.kinds[w.name] != "updown" {
+			t.Errorf("%s: unit %q, kind %q; want %q, updown", w.name, c.units[w.name], c.kinds[w.name], w.unit)
+		}
+	}
+
+	// A pool that knows nothing of idle connections reports none.
+	only := unique(t)
+	registerDriverPool(t, only, unknown)
+	c = r.collect()
+	c.wantNone(t, "db.client.connection.count", kv(poolName, only), "db.client.connection.state=idle")
+	c.wantNone(t, "db.client.connection.idle.min", kv(poolName, only))
+	c.want(t, 4, "db.client.connection.idle.max", kv(poolName, only))
 }

@@ -17,8 +17,10 @@ const (
 	leakKindKey = attribute.Key("tether.leak.kind") // a pool.LeakKind: held-too-long, collected-while-held, outstanding-at-shutdown
 )
 
-// poolStats is what metrics asserts on a registered pool.
-type poolStats interface{ Stats() pool.Stats }
+// Pools are read through track.PoolStatser, which the object every pool
+// registers implements (the ledger that pool.Pool and the database
+// adapters pool/sqltrack and pool/pgxtrack share): one hook for all of
+// them, typed, so no number is read back from a leak report by its name.
 
 // The numbers of a pool, as indices of its vec.
 const (
@@ -34,10 +36,19 @@ const (
 
 const (
 	// gauges
+	// gauges; a value a pool does not know (track.PoolStats says -1)
+	// counts as 0, and its "known" gauge counts the pools that know it,
+	// so that pools of one name add up
 	poolUsed = iota
-	poolIdle
-	poolMax
 	poolPending
+	poolIdle
+	poolIdleKnown
+	poolMax
+	poolMaxKnown
+	poolIdleMax
+	poolIdleMaxKnown
+	poolIdleMin
+	poolIdleMinKnown
 )
 
 // pools observes every pool: the semantic conventions' connection-pool
@@ -51,6 +62,8 @@ const (
 type pools struct {
 	count    dbconv.ClientConnectionCountObservable
 	max      dbconv.ClientConnectionMaxObservable
+	idleMax  dbconv.ClientConnectionIdleMaxObservable
+	idleMin  dbconv.ClientConnectionIdleMinObservable
 	pending  dbconv.ClientConnectionPendingRequestsObservable
 	timeouts dbconv.ClientConnectionTimeoutsObservable
 	acquires metric.Int64ObservableCounter
@@ -66,6 +79,12 @@ func (p *pools) init(m metric.Meter) ([]metric.Observable, error) {
 	p.count, err = dbconv.NewClientConnectionCountObservable(m)
 	if err == nil {
 		p.max, err = dbconv.NewClientConnectionMaxObservable(m)
+	}
+	if err == nil {
+		p.idleMax, err = dbconv.NewClientConnectionIdleMaxObservable(m)
+	}
+	if err == nil {
+		p.idleMin, err = dbconv.NewClientConnectionIdleMinObservable(m)
 	}
 	if err == nil {
 		p.pending, err = dbconv.NewClientConnectionPendingRequestsObservable(m)
@@ -96,16 +115,16 @@ func (p *pools) init(m metric.Meter) ([]metric.Observable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []metric.Observable{p.count.Inst(), p.max.Inst(), p.pending.Inst(), p.timeouts.Inst(),
+	return []metric.Observable{p.count.Inst(), p.max.Inst(), p.idleMax.Inst(), p.idleMin.Inst(), p.pending.Inst(), p.timeouts.Inst(),
 		p.acquires, p.waits, p.waitTime, p.leaks}, nil
 }
 
 func (p *pools) take(obj track.Object, c *collector) bool {
-	ps, ok := obj.Value.(poolStats)
+	ps, ok := obj.Value.(track.PoolStatser)
 	if !ok {
 		return false
 	}
-	st := ps.Stats()
+	st := ps.PoolStats()
 	var counts, gauges vec
 	counts[poolTimeouts] = int64(st.Timeouts)
 	counts[poolAcquires] = int64(st.Acquires)
@@ -115,9 +134,18 @@ func (p *pools) take(obj track.Object, c *collector) bool {
 	counts[poolLeakCollected] = int64(st.LeaksCollected)
 	counts[poolLeakShutdown] = int64(st.LeaksAtShutdown)
 	gauges[poolUsed] = int64(st.InUse)
-	gauges[poolIdle] = int64(st.Idle)
-	gauges[poolMax] = int64(st.MaxSize)
 	gauges[poolPending] = int64(st.Waiting)
+	known := func(value, known int, v int) {
+		if v >= 0 {
+			gauges[value], gauges[known] = int64(v), 1
+		}
+	}
+	known(poolIdle, poolIdleKnown, st.Idle)
+	if st.MaxSize > 0 {
+		known(poolMax, poolMaxKnown, st.MaxSize)
+	}
+	known(poolIdleMax, poolIdleMaxKnown, st.IdleMax)
+	known(poolIdleMin, poolIdleMinKnown, st.IdleMin)
 	p.t.add(obj.ID, c.key(obj, asIs), counts, gauges)
 	return true
 }
@@ -129,9 +157,19 @@ func (p *pools) observe(o metric.Observer) {
 		if live {
 			o.ObserveInt64(p.count.Inst(), gauges[poolUsed], metric.WithAttributeSet(attribute.NewSet(
 				poolName, p.count.AttrClientConnectionState(dbconv.ClientConnectionStateUsed))))
-			o.ObserveInt64(p.count.Inst(), gauges[poolIdle], metric.WithAttributeSet(attribute.NewSet(
-				poolName, p.count.AttrClientConnectionState(dbconv.ClientConnectionStateIdle))))
-			o.ObserveInt64(p.max.Inst(), gauges[poolMax], only)
+			if gauges[poolIdleKnown] > 0 {
+				o.ObserveInt64(p.count.Inst(), gauges[poolIdle], metric.WithAttributeSet(attribute.NewSet(
+					poolName, p.count.AttrClientConnectionState(dbconv.ClientConnectionStateIdle))))
+			}
+			if gauges[poolMaxKnown] > 0 {
+				o.ObserveInt64(p.max.Inst(), gauges[poolMax], only)
+			}
+			if gauges[poolIdleMaxKnown] > 0 {
+				o.ObserveInt64(p.idleMax.Inst(), gauges[poolIdleMax], only)
+			}
+			if gauges[poolIdleMinKnown] > 0 {
+				o.ObserveInt64(p.idleMin.Inst(), gauges[poolIdleMin], only)
+			}
 			o.ObserveInt64(p.pending.Inst(), gauges[poolPending], only)
 		}
 		o.ObserveInt64(p.timeouts.Inst(), counts[poolTimeouts], only)

@@ -2,7 +2,7 @@ package metrics
 
 // vec holds one object's numbers for the instruments of its kind; each kind
 // says what its indices mean.
-type vec [8]int64
+type vec [12]int64
 
 func (a *vec) add(b vec) {
 	for i := range a {
