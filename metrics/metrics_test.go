@@ -280,7 +280,7 @@ type driverPool struct {
 	st   track.PoolStats
 }
 
-func (d *driverPool) describe() track.State { return track.State{Kind: track.KindPool, Name: d.name} }
+func (d *driverPool) describe() track.State      { return track.State{Kind: track.KindPool, Name: d.name} }
 func (d *driverPool) PoolStats() track.PoolStats { return d.st }
 
 func registerDriverPool(t *testing.T, name string, st track.PoolStats) {
