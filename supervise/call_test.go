@@ -490,7 +490,11 @@ func TestTryGo(t *testing.T) {
 		g := supervise.New(context.Background(), "app", append(rec.options(), supervise.WithLimit(1))...)
 		release := make(chan struct{})
 		var paths []string
-		fn := func(ctx context.Context) error { paths = append(paths, track.TaskFrom(ctx).Path); <-release; return nil }
+		fn := func(ctx context.Context) error {
+			paths = append(paths, track.TaskFrom(ctx).Path)
+			<-release
+			return nil
+		}
 		if !g.TryGo("w", fn) {
 			t.Fatal("TryGo on an idle group = false")
 		}
