@@ -53,6 +53,21 @@
 //	tether.guard.conflicts  {conflict}  writes refused as stale
 //	tether.guard.retries    {retry}     Update attempts after a conflict
 //
+// Cleanup scopes (cleanup.Scope; a group's Defers are one, named by the
+// group's path), by tether.scope.name, and the leaks the registry keeps a
+// record of after the object is gone, by tether.kind (pool, group, scope):
+//
+//	tether.scope.steps.pending    {step}    steps deferred and not yet run
+//	tether.scope.steps.abandoned  {step}    steps Close gave up waiting for, still running
+//	tether.scope.steps.failed     {step}    failed steps of scopes still registered after Close
+//	tether.leak.records           {object}  a scope collected before Close, a group collected
+//	                                        with failures unseen, a pool shut down with leases out
+//
+// A scope leaves the registry when Close has run all its steps, so its
+// failures are counted only if it stays (a step it abandoned still runs):
+// the failures of a scope that closes cleanly are in Close's error and the
+// log.
+//
 // # Rules and limits
 //
 // Counters are read from live objects, so they see what an object counted
@@ -62,14 +77,15 @@
 // down. Gauges (connection counts, running tasks) cover only live objects.
 //
 // Objects are told apart by name: two pools named "db" are summed into one
-// series. Name objects after their role, not per request: each distinct
+// series, and groups and scopes by their path without the "#n" of repeated
+// names. Name objects after their role, not per request: each distinct
 // name is a series, kept for the life of the Registration.
 //
 // # Cost
 //
 // A collection visits every registered object: for each pool its Stats
 // (which walks the pool's resources under its lock, as Pool.Stats does),
-// for each guard and group its Stats (a brief lock), and, once per object,
-// its name. Operations pay
+// for each guard, group and scope its Stats (a brief lock), and, once per
+// object, its name. Operations pay
 // nothing.
 package metrics

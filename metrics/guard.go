@@ -28,6 +28,8 @@ type guards struct {
 	t                           *tally
 }
 
+func (g *guards) tally() *tally { return g.t }
+
 func (g *guards) init(m metric.Meter) ([]metric.Observable, error) {
 	g.t = newTally()
 	var err error

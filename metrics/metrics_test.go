@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/cleanup"
 	"github.com/tether-go/tether/guard"
 	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/internal/testkit"
@@ -124,6 +125,9 @@ func TestUnitsAndKinds(t *testing.T) {
 		guard.New(t.Name(), 0)
 		g := supervise.New(t.Context(), "units")
 		defer g.Wait()
+		s := cleanup.New("units")
+		s.Defer("nothing", func(context.Context) error { return nil })
+		defer s.Close(context.Background())
 		c := r.collect()
 		for _, w := range []struct{ name, unit, kind string }{
 			{"db.client.connection.count", "{connection}", "updown"},
@@ -141,6 +145,9 @@ func TestUnitsAndKinds(t *testing.T) {
 			{"tether.task.failures", "{failure}", "counter"},
 			{"tether.task.panics", "{panic}", "counter"},
 			{"tether.task.restarts", "{restart}", "counter"},
+			{"tether.scope.steps.pending", "{step}", "updown"},
+			{"tether.scope.steps.failed", "{step}", "counter"},
+			{"tether.leak.records", "{object}", "updown"},
 		} {
 			if c.units[w.name] != w.unit || c.kinds[w.name] != w.kind {
 				t.Errorf("%s: unit %q, kind %q; want %q, %q", w.name, c.units[w.name], c.kinds[w.name], w.unit, w.kind)
@@ -322,4 +329,66 @@ func TestDriverPoolsThroughTheHook(t *testing.T) {
 	c.wantNone(t, "db.client.connection.count", kv(poolName, only), "db.client.connection.state=idle")
 	c.wantNone(t, "db.client.connection.idle.min", kv(poolName, only))
 	c.want(t, 4, "db.client.connection.idle.max", kv(poolName, only))
+}
+
+func TestScopeInstrumentsMatchStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		name := fmt.Sprintf("scope-%d", names.Add(1))
+		s := cleanup.New(name, cleanup.Logger(slog.New(slog.DiscardHandler)))
+		release := make(chan struct{})
+		s.Defer("stuck", func(context.Context) error { <-release; return nil }) // ignores its context
+		s.Defer("fails", func(context.Context) error { return errors.New("boom") })
+		n := kv("tether.scope.name", name)
+		c := r.collect()
+		c.want(t, 2, "tether.scope.steps.pending", n)
+		c.want(t, 0, "tether.scope.steps.failed", n)
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err == nil {
+			t.Fatal("Close = nil, want two failed steps")
+		}
+		// The abandoned step keeps the scope registered: its failures are
+		// seen.
+		st := s.Stats()
+		c = r.collect()
+		c.want(t, float64(st.Pending), "tether.scope.steps.pending", n)
+		c.want(t, float64(st.Abandoned), "tether.scope.steps.abandoned", n)
+		c.want(t, float64(st.Failed), "tether.scope.steps.failed", n)
+		c.want(t, 2, "tether.scope.steps.failed", n)
+		c.want(t, 1, "tether.scope.steps.abandoned", n)
+
+		close(release)
+		synctest.Wait() // the step ends; the scope leaves the registry
+		c = r.collect()
+		c.wantNone(t, "tether.scope.steps.abandoned", n)
+		c.want(t, 2, "tether.scope.steps.failed", n)
+	})
+}
+
+func TestLeakRecordsByKind(t *testing.T) {
+	r := newReader(t)
+	scopes := func(c collection) float64 {
+		v, ok := c.value("tether.leak.records", "tether.kind=scope")
+		if !ok {
+			t.Fatalf("no tether.leak.records{tether.kind=scope}: %v", c.points["tether.leak.records"])
+		}
+		return v
+	}
+	before := scopes(r.collect())
+	h := track.Lost(track.State{Kind: track.KindScope, Name: t.Name()}) // a scope collected before Close
+	if got := scopes(r.collect()); got != before+1 {
+		t.Errorf("tether.leak.records{scope} = %v with one more lost scope, want %v", got, before+1)
+	}
+	h.Unregister()
+	if got := scopes(r.collect()); got != before {
+		t.Errorf("tether.leak.records{scope} = %v once the record is gone, want %v", got, before)
+	}
+	c := r.collect()
+	for _, k := range []string{"pool", "group"} {
+		if _, ok := c.value("tether.leak.records", "tether.kind="+k); !ok {
+			t.Errorf("no tether.leak.records{tether.kind=%s}", k)
+		}
+	}
 }

@@ -73,6 +73,8 @@ type pools struct {
 	t        *tally
 }
 
+func (p *pools) tally() *tally { return p.t }
+
 func (p *pools) init(m metric.Meter) ([]metric.Observable, error) {
 	p.t = newTally()
 	var err error

@@ -46,10 +46,9 @@ func Register(mp metric.MeterProvider) (*Registration, error) {
 	}
 	m := mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	c := &collector{names: make(map[uint64]name)}
+	c.kinds = []kind{&pools{}, &guards{}, &groups{}, &scopes{}}
 	var insts []metric.Observable
-	for _, k := range []interface {
-		init(metric.Meter) ([]metric.Observable, error)
-	}{&c.pools, &c.guards, &c.groups} {
+	for _, k := range c.kinds {
 		in, err := k.init(m)
 		if err != nil {
 			return nil, errors.New("metrics: creating an instrument: " + err.Error())
@@ -67,12 +66,22 @@ func Register(mp metric.MeterProvider) (*Registration, error) {
 // instrument. Collections may overlap (one per reader of the provider):
 // the mutex makes them take turns, because the tallies are shared.
 type collector struct {
-	mu     sync.Mutex
-	gen    uint64
-	names  map[uint64]name // by registration id: names never change, so each is read once
-	pools  pools
-	guards guards
-	groups groups
+	mu    sync.Mutex
+	gen   uint64
+	names map[uint64]name // by registration id: names never change, so each is read once
+	kinds []kind
+}
+
+// kind is the instruments of one kind of registered object. Each knows its
+// objects by a typed interface they implement (see take), never by the
+// counters of a leak report: metrics reads numbers, not names of numbers.
+type kind interface {
+	init(m metric.Meter) ([]metric.Observable, error)
+	// take records obj's numbers and reports true if obj is of this kind.
+	take(obj track.Object, c *collector) bool
+	// observe reports this collection's numbers.
+	observe(o metric.Observer)
+	tally() *tally
 }
 
 type name struct {
@@ -84,24 +93,27 @@ func (c *collector) observe(_ context.Context, o metric.Observer) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.pools.t.begin()
-	c.guards.t.begin()
-	c.groups.t.begin()
+	for _, k := range c.kinds {
+		k.tally().begin()
+	}
 	track.Objects(func(obj track.Object) {
-		// The first kind whose interface the object has takes it.
-		_ = c.pools.take(obj, c) || c.guards.take(obj, c) || c.groups.take(obj, c)
+		for _, k := range c.kinds {
+			if k.take(obj, c) {
+				return
+			}
+		}
 	})
-	c.pools.t.end()
-	c.guards.t.end()
-	c.groups.t.end()
+	for _, k := range c.kinds {
+		k.tally().end()
+	}
 	for id, n := range c.names {
 		if n.gen != c.gen {
 			delete(c.names, id)
 		}
 	}
-	c.pools.observe(o)
-	c.guards.observe(o)
-	c.groups.observe(o)
+	for _, k := range c.kinds {
+		k.observe(o)
+	}
 	return nil
 }
 

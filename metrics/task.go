@@ -38,6 +38,8 @@ type groups struct {
 	t                          *tally
 }
 
+func (g *groups) tally() *tally { return g.t }
+
 func (g *groups) init(m metric.Meter) ([]metric.Observable, error) {
 	g.t = newTally()
 	var err error
