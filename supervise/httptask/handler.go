@@ -29,8 +29,10 @@ import (
 // not return it. A panic with http.ErrAbortHandler keeps net/http's
 // meaning: the response is aborted and nothing is logged or counted.
 //
-// If g's context is done when a request arrives (g is shutting down), h
-// does not run and the request gets 503 Service Unavailable.
+// If g's context is done when a request arrives (g is shutting down), or
+// g's Wait or Shutdown has returned (the server should have stopped first,
+// as it does under Serve), h does not run and the request gets 503 Service
+// Unavailable.
 //
 // Handler panics if g or h is nil.
 func Handler(g *supervise.Group, h http.Handler) http.Handler {
@@ -55,8 +57,21 @@ type handler struct {
 
 func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.inFlight.Add(1)
-	defer hd.inFlight.Add(-1)
 	req := &request{writer: writer{ResponseWriter: w}, h: hd.h, r: r}
+	defer func() {
+		hd.inFlight.Add(-1)
+		// Run panics without running h only once g's Wait or Shutdown
+		// has returned (every other misuse is ruled out here): a request
+		// that slipped in after the group finished is refused, not a
+		// crash of net/http's goroutine. A panic of h never gets here:
+		// Run recovers it.
+		if !req.ran {
+			if v := recover(); v != nil {
+				w.Header().Set("Connection", "close")
+				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			}
+		}
+	}()
 	err := hd.g.Run(r.Context(), hd.names.name(r), req.serve)
 	switch {
 	case err == nil:

@@ -365,6 +365,22 @@ func TestCancelledGroupAnswers503(t *testing.T) {
 	}
 }
 
+// TestFinishedGroupAnswers503: a request that slips in after the group
+// finished is refused; net/http's goroutine does not panic.
+func TestFinishedGroupAnswers503(t *testing.T) {
+	g := supervise.New(t.Context(), "app", quiet)
+	ran := false
+	h := httptask.Handler(g, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/late", nil))
+	if ran || rec.Code != 503 {
+		t.Errorf("after Wait: ran %v, status %d; want not run, 503", ran, rec.Code)
+	}
+}
+
 // TestResponseWriterKeepsItsInterfaces: handlers that flush, copy into the
 // response or use a ResponseController still can.
 func TestResponseWriterKeepsItsInterfaces(t *testing.T) {
