@@ -30,11 +30,7 @@ func wantPool(t *testing.T, c collection, name string, st pool.Stats) {
 	t.Helper()
 	p := kv(poolName, name)
 	c.want(t, float64(st.InUse), "db.client.connection.count", p, "db.client.connection.state=used")
-	// A pool reports its idle count once it has resources (see
-	// ledger.PoolStats); before, the count is unknown and not observed.
-	if _, ok := c.value("db.client.connection.count", p, "db.client.connection.state=idle"); ok || st.Idle > 0 {
-		c.want(t, float64(st.Idle), "db.client.connection.count", p, "db.client.connection.state=idle")
-	}
+	c.want(t, float64(st.Idle), "db.client.connection.count", p, "db.client.connection.state=idle")
 	c.want(t, float64(st.MaxSize), "db.client.connection.max", p)
 	c.want(t, float64(st.Waiting), "db.client.connection.pending_requests", p)
 	c.want(t, float64(st.Timeouts), "db.client.connection.timeouts", p)
@@ -61,6 +57,8 @@ func TestPoolInstrumentsMatchStats(t *testing.T) {
 		wantPool(t, c, name, p.Stats())
 		c.want(t, 3, "db.client.connection.max", kv(poolName, name))
 		c.wantNone(t, "db.client.connection.idle.max", kv(poolName, name)) // pool.Pool has no such limit
+		c.want(t, 0, "db.client.connection.idle.min", kv(poolName, name))  // Config.MinIdle
+		c.want(t, 0, "db.client.connection.count", kv(poolName, name), "db.client.connection.state=idle")
 
 		// Three leases out and a fourth caller waiting.
 		var leases []*pool.Lease[*pooltest.Res]
@@ -391,4 +389,13 @@ func TestLeakRecordsByKind(t *testing.T) {
 			t.Errorf("no tether.leak.records{tether.kind=%s}", k)
 		}
 	}
+}
+
+func TestPoolIdleMinIsMinIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReader(t)
+		name := unique(t)
+		pooltest.New(t, pool.Config[*pooltest.Res]{Name: name, MaxSize: 4, MinIdle: 2})
+		r.collect().want(t, 2, "db.client.connection.idle.min", kv(poolName, name))
+	})
 }
