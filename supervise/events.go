@@ -170,38 +170,6 @@ func (e *callbackFault) Error() string {
 	return b.String()
 }
 
-// recoverCallback is deferred around every call of the user's OnEvent hook
-// and logger handler: it recovers a panic, keeps it for Wait (the first of
-// each callback, and a count) and logs it through the logger, unless the
-// logger is what panicked. e is the event being delivered, if any.
-// It must not be called with g.mu held.
-func (g *Group) recoverCallback(which int, e *Event) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	r := track.Recover(0, v)
-	f := &callbackFault{group: g.path, what: "OnEvent hook", at: r.At.String(), value: v, stack: r.Stack, count: 1}
-	if which == handlerFault {
-		f.what = "logger handler"
-	}
-	if e != nil {
-		f.event = strconv.Quote(e.Kind.String()) + " of task " + strconv.Quote(e.Task)
-	}
-	g.mu.Lock()
-	rare := g.more()
-	if kept := rare.faults[which]; kept != nil {
-		kept.count++
-	} else {
-		rare.faults[which] = f
-	}
-	g.mu.Unlock()
-	if which == hookFault {
-		g.log(slog.LevelError, "supervise: "+f.what+" panicked", "group", g.path, "at", f.at,
-			"err", fmt.Sprint(v), "stack", string(r.Stack))
-	}
-}
-
 // logEvent logs e, apart from emit so that a hook alone costs no logging
 // frame.
 //
@@ -228,4 +196,44 @@ func logEvent(ctx context.Context, l *slog.Logger, lvl slog.Level, e *Event) {
 		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 	}
 	l.LogAttrs(ctx, lvl, "supervise: task "+e.Kind.String(), attrs...)
+}
+
+// recoverCallback is deferred around every call of the user's OnEvent hook
+// and logger handler. It is small, so that the frames of the common path
+// stay small (a task's goroutine starts with a small stack); the work is in
+// callbackPanicked.
+func (g *Group) recoverCallback(which int, e *Event) {
+	if v := recover(); v != nil {
+		g.callbackPanicked(which, e, v)
+	}
+}
+
+// callbackPanicked keeps a panic of the user's callback for Wait (the
+// first of each callback, and a count) and logs it through the logger,
+// unless the logger is what panicked. e is the event being delivered, if
+// any. It runs while the deferred recoverCallback does, so the stack still
+// holds the panicking frames; it must not be called with g.mu held.
+//
+//go:noinline
+func (g *Group) callbackPanicked(which int, e *Event, v any) {
+	r := track.Recover(1, v)
+	f := &callbackFault{group: g.path, what: "OnEvent hook", at: r.At.String(), value: v, stack: r.Stack, count: 1}
+	if which == handlerFault {
+		f.what = "logger handler"
+	}
+	if e != nil {
+		f.event = strconv.Quote(e.Kind.String()) + " of task " + strconv.Quote(e.Task)
+	}
+	g.mu.Lock()
+	rare := g.more()
+	if kept := rare.faults[which]; kept != nil {
+		kept.count++
+	} else {
+		rare.faults[which] = f
+	}
+	g.mu.Unlock()
+	if which == hookFault {
+		g.log(slog.LevelError, "supervise: "+f.what+" panicked", "group", g.path, "at", f.at,
+			"err", fmt.Sprint(v), "stack", string(r.Stack))
+	}
 }
