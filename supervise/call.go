@@ -155,15 +155,15 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 	}
 	switch t.outcome {
 	case completed:
-		if g.sink.wants(t, Completed) {
+		if g.wants(t, Completed) {
 			t.emit(Completed, g.now(), t.began(), nil, 0)
 		}
 	case canceled:
-		if g.sink.wants(t, Canceled) {
+		if g.wants(t, Canceled) {
 			t.emit(Canceled, te.End, t.began(), err, 0)
 		}
 	case failed:
-		if _, ok := err.(*PanicError); !ok && g.sink.wants(t, Failed) {
+		if _, ok := err.(*PanicError); !ok && g.wants(t, Failed) {
 			t.emit(Failed, te.End, t.began(), err, 0) // a panic was reported when it was recovered
 		}
 	}
@@ -230,8 +230,8 @@ func (t *task) notStarted(ctx context.Context) error {
 		done, reason = ctx, "its context was done"
 	}
 	err := &notStartedError{group: g.path, task: t.id.Path, reason: reason, err: done.Err(), cause: context.Cause(done)}
-	if g.sink.wants(ctx, Skipped) {
-		g.sink.emit(ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: err.cause})
+	if g.wants(ctx, Skipped) {
+		g.emit(ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: err.cause})
 	}
 	return err
 }

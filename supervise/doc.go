@@ -50,7 +50,8 @@
 // why; [ContinueOnError] keeps them running. A task started after the
 // group's context is done does not run: it is reported as skipped.
 //
-// Wait returns nil or one error listing every failure; errors.As finds each
+// Wait returns nil or one error listing every failure (errgroup returns
+// the first, and conc re-panics a panic in Wait); errors.As finds each
 // *[TaskError], and through it the task's error or *[PanicError]. An error
 // that only echoes the group's cancellation (a sibling's task returning
 // context.Canceled after the first failure) is not a failure: it is

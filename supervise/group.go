@@ -81,8 +81,9 @@ type groupRare struct {
 	watched    bool
 	onLost     func(track.Handle) // tests only: receives the record of a lost group
 
-	runFailed   int64        // how many Run calls failed
-	runFailures []*TaskError // the last keptRunFailures of them, oldest first
+	faults      [2]*callbackFault // the first panic of the hook and of the logger's handler
+	runFailed   int64             // how many Run calls failed
+	runFailures []*TaskError      // the last keptRunFailures of them, oldest first
 }
 
 // more returns the group's rare part, allocating it. Called with g.mu held
@@ -499,8 +500,8 @@ func (g *Group) canceledBySelf() bool {
 }
 
 func (g *Group) skip(t *task) {
-	if g.sink.wants(g.ctx, Skipped) {
-		g.sink.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
+	if g.wants(g.ctx, Skipped) {
+		g.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
 	}
 }
 

@@ -170,6 +170,9 @@ func reportUnobserved(f *failures) {
 	if l == nil {
 		l = slog.Default()
 	}
+	// This runs on the runtime's cleanup goroutine: a panicking handler
+	// must not crash the process. The lost record says the same.
+	defer func() { _ = recover() }()
 	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %s never observed:\n\t%s",
 		f.group, site, plural(n, "failure", "failures"), strings.Join(msgs, "\n\t")),
 		slog.String("group", f.group),

@@ -171,6 +171,12 @@ func (g *Group) resultLocked(unstopped []error) error {
 		if r.deferErr != nil {
 			errs = append(errs, r.deferErr)
 		}
+		for _, f := range r.faults {
+			if f != nil {
+				c := *f // f.count may still grow
+				errs = append(errs, &c)
+			}
+		}
 	}
 	quiet := g.quietLocked()
 	g.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -164,7 +165,6 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	// turned into Shutdown below, so that every cancellation is the
 	// group's own and not a failure.
 	g := New(context.WithoutCancel(m.ctx), name, m.groupOpts...)
-	logger := g.sink.log()
 	g.Go("main", func(ctx context.Context) error { return run(ctx, g) })
 
 	var reason string
@@ -178,7 +178,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	case <-m.ctx.Done():
 		reason = "context: " + context.Cause(m.ctx).Error()
 	}
-	logger.Info("supervise: shutting down", "group", g.path, "reason", reason, "timeout", m.shutdownTimeout)
+	g.log(slog.LevelInfo, "supervise: shutting down", "group", g.path, "reason", reason, "timeout", m.shutdownTimeout)
 
 	sctx, cancel := context.WithTimeoutCause(context.WithoutCancel(m.ctx), m.shutdownTimeout,
 		fmt.Errorf("supervise: main %q: shutdown took longer than %v", name, m.shutdownTimeout))
@@ -188,7 +188,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		// runMain: cancel unblocks it.
 		select {
 		case s := <-sig:
-			logger.Warn("supervise: second signal, not waiting any longer", "group", g.path, "signal", s.String())
+			g.log(slog.LevelWarn, "supervise: second signal, not waiting any longer", "group", g.path, "signal", s.String())
 			cancel()
 		case <-sctx.Done():
 		}
@@ -203,7 +203,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		// The whole error is on stderr; the log record carries its first
 		// line, so a terminal showing both does not repeat every stack.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		logger.Error("supervise: service failed", "group", g.path, "err", msg)
+		g.log(slog.LevelError, "supervise: service failed", "group", g.path, "err", msg)
 	}
 	if n, last := g.runFailures(); n > 0 {
 		// Not a failure of the service: each was returned to Run's caller.
@@ -215,12 +215,12 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	report := settledReport(m.reportOpts)
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)
-		logger.Error("supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
+		g.log(slog.LevelError, "supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
 		if code == 0 {
 			code = m.leakExit
 		}
 	}
-	logger.Info("supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
+	g.log(slog.LevelInfo, "supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
 	return code
 }
 

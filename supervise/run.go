@@ -62,7 +62,7 @@ func (t *task) setup() {
 		}
 		pprof.SetGoroutineLabels(t.labels)
 	}
-	if g.sink.wants(t, Started) {
+	if g.wants(t, Started) {
 		start := g.at(t.start)
 		t.emit(Started, start, start, nil, 0)
 	}
@@ -110,7 +110,7 @@ func (t *task) backoff(err error) bool {
 	t.state = stateBackoff
 	g.more().counts.restarts++
 	g.mu.Unlock()
-	if g.sink.wants(t, Restarting) {
+	if g.wants(t, Restarting) {
 		t.emit(Restarting, now, t.began(), err, delay)
 	}
 	timer := time.NewTimer(delay)
@@ -182,7 +182,7 @@ func (t *task) recoverPanic(errp *error) {
 //go:noinline
 func (t *task) panicked(v any) error {
 	pe := recovered(t.id.Path, v)
-	if t.g.sink.wants(t, Panicked) {
+	if t.g.wants(t, Panicked) {
 		t.emit(Panicked, time.Now(), t.began(), pe, 0)
 	}
 	return pe
@@ -201,7 +201,7 @@ func (t *task) emit(kind EventKind, now, began time.Time, err error, backoff tim
 	case Failed, Panicked, GaveUp:
 		e.Site = t.site.String()
 	}
-	g.sink.emit(t, e)
+	g.emit(t, e)
 }
 
 // timedOut is a task's error when its Timeout passed: errors.As finds the
@@ -237,7 +237,7 @@ func (t *task) exit() {
 		t.exitSlow()
 		return
 	}
-	if g.sink.wants(t, Completed) {
+	if g.wants(t, Completed) {
 		t.emit(Completed, g.now(), t.began(), nil, 0)
 	}
 	if g.sem != nil {
@@ -262,7 +262,7 @@ func (t *task) exitSlow() {
 	case failed:
 		te = t.failure()
 	case canceled:
-		if g.sink.wants(t, Canceled) {
+		if g.wants(t, Canceled) {
 			t.emit(Canceled, g.now(), t.began(), t.err, 0)
 		}
 	}
@@ -316,7 +316,7 @@ func (t *task) failure() *TaskError {
 	case *PanicError:
 		kind = 0
 	}
-	if kind != 0 && t.g.sink.wants(t, kind) {
+	if kind != 0 && t.g.wants(t, kind) {
 		t.emit(kind, now, t.began(), t.err, 0)
 	}
 	return te
