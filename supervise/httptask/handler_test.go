@@ -291,6 +291,29 @@ func TestPanicIsTheRequestsFailure(t *testing.T) {
 	}
 }
 
+// TestManyFailuresAreCountedNotKept: a long-running server's group counts
+// every failed request and keeps only the last few (supervise.Main prints
+// them), so failures do not pile up.
+func TestManyFailuresAreCountedNotKept(t *testing.T) {
+	g := supervise.New(t.Context(), "app", quiet)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	h := httptask.Handler(g, mux)
+	for range 200 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/boom", nil))
+		if rec.Code != 500 {
+			t.Fatalf("status %d, want 500", rec.Code)
+		}
+	}
+	if st := g.Stats(); st.Failed != 200 || st.Panicked != 200 || st.Running != 0 {
+		t.Errorf("Stats = %+v, want 200 failed, all panics, none running", st)
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("Wait = %v; requests' failures are not the group's", err)
+	}
+}
+
 // TestPanicAfterTheResponseBeganAbortsIt: a client must not mistake a cut
 // response for a whole one.
 func TestPanicAfterTheResponseBeganAbortsIt(t *testing.T) {
