@@ -30,26 +30,14 @@ type guards struct {
 
 func (g *guards) tally() *tally { return g.t }
 
-func (g *guards) init(m metric.Meter) ([]metric.Observable, error) {
+func (g *guards) init(b *builder) {
 	g.t = newTally()
-	var err error
-	g.updates, err = m.Int64ObservableCounter("tether.guard.updates",
-		metric.WithUnit("{update}"),
-		metric.WithDescription("Versions committed to a guard (by CompareAndSwap and Update)."))
-	if err == nil {
-		g.conflicts, err = m.Int64ObservableCounter("tether.guard.conflicts",
-			metric.WithUnit("{conflict}"),
-			metric.WithDescription("Writes a guard refused as stale: each one a lost update caught."))
-	}
-	if err == nil {
-		g.retries, err = m.Int64ObservableCounter("tether.guard.retries",
-			metric.WithUnit("{retry}"),
-			metric.WithDescription("Attempts Update made again after a conflict."))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []metric.Observable{g.updates, g.conflicts, g.retries}, nil
+	g.updates = b.counter("tether.guard.updates", "{update}",
+		"Versions committed to a guard (by CompareAndSwap and Update).")
+	g.conflicts = b.counter("tether.guard.conflicts", "{conflict}",
+		"Writes a guard refused as stale: each one a lost update caught.")
+	g.retries = b.counter("tether.guard.retries", "{retry}",
+		"Attempts Update made again after a conflict.")
 }
 
 func (g *guards) take(obj track.Object, c *collector) bool {

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/tether-go/tether/cleanup"
 	"github.com/tether-go/tether/guard"
@@ -398,4 +402,44 @@ func TestPoolIdleMinIsMinIdle(t *testing.T) {
 		pooltest.New(t, pool.Config[*pooltest.Res]{Name: name, MaxSize: 4, MinIdle: 2})
 		r.collect().want(t, 2, "db.client.connection.idle.min", kv(poolName, name))
 	})
+}
+
+// refusingProvider's meters refuse to make instruments (failInstrument) or
+// to register callbacks.
+type refusingProvider struct {
+	noop.MeterProvider
+	failInstrument bool
+}
+
+func (p refusingProvider) Meter(string, ...metric.MeterOption) metric.Meter {
+	return refusingMeter{fail: p.failInstrument}
+}
+
+type refusingMeter struct {
+	noop.Meter
+	fail bool
+}
+
+var errRefused = errors.New("refused by the test's meter")
+
+func (m refusingMeter) Int64ObservableCounter(name string, _ ...metric.Int64ObservableCounterOption) (metric.Int64ObservableCounter, error) {
+	if m.fail && name == "tether.guard.conflicts" {
+		return noop.Int64ObservableCounter{}, errRefused
+	}
+	return noop.Int64ObservableCounter{}, nil
+}
+
+func (m refusingMeter) RegisterCallback(metric.Callback, ...metric.Observable) (metric.Registration, error) {
+	return nil, errRefused
+}
+
+func TestRegisterReportsTheProvidersErrors(t *testing.T) {
+	if _, err := metrics.Register(refusingProvider{failInstrument: true}); err == nil ||
+		!strings.Contains(err.Error(), "metrics: creating an instrument: "+errRefused.Error()) {
+		t.Errorf("Register with a meter refusing an instrument = %v", err)
+	}
+	if _, err := metrics.Register(refusingProvider{}); err == nil ||
+		!strings.Contains(err.Error(), "metrics: registering the callback: "+errRefused.Error()) {
+		t.Errorf("Register with a meter refusing the callback = %v", err)
+	}
 }

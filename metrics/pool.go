@@ -75,50 +75,29 @@ type pools struct {
 
 func (p *pools) tally() *tally { return p.t }
 
-func (p *pools) init(m metric.Meter) ([]metric.Observable, error) {
+func (p *pools) init(b *builder) {
 	p.t = newTally()
 	var err error
-	p.count, err = dbconv.NewClientConnectionCountObservable(m)
-	if err == nil {
-		p.max, err = dbconv.NewClientConnectionMaxObservable(m)
-	}
-	if err == nil {
-		p.idleMax, err = dbconv.NewClientConnectionIdleMaxObservable(m)
-	}
-	if err == nil {
-		p.idleMin, err = dbconv.NewClientConnectionIdleMinObservable(m)
-	}
-	if err == nil {
-		p.pending, err = dbconv.NewClientConnectionPendingRequestsObservable(m)
-	}
-	if err == nil {
-		p.timeouts, err = dbconv.NewClientConnectionTimeoutsObservable(m)
-	}
-	if err == nil {
-		p.acquires, err = m.Int64ObservableCounter("tether.pool.acquires",
-			metric.WithUnit("{acquire}"),
-			metric.WithDescription("Leases a pool has lent, including those that had to wait."))
-	}
-	if err == nil {
-		p.waits, err = m.Int64ObservableCounter("tether.pool.waits",
-			metric.WithUnit("{acquire}"),
-			metric.WithDescription("Leases that had to wait for a resource (or for one to be created)."))
-	}
-	if err == nil {
-		p.waitTime, err = m.Float64ObservableCounter("tether.pool.wait.time",
-			metric.WithUnit("s"),
-			metric.WithDescription("Total time the leases counted by tether.pool.waits waited."))
-	}
-	if err == nil {
-		p.leaks, err = m.Int64ObservableCounter("tether.pool.leaks",
-			metric.WithUnit("{lease}"),
-			metric.WithDescription("Leak events by kind: held past LeakAfter, garbage-collected while held, outstanding at Shutdown."))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []metric.Observable{p.count.Inst(), p.max.Inst(), p.idleMax.Inst(), p.idleMin.Inst(), p.pending.Inst(), p.timeouts.Inst(),
-		p.acquires, p.waits, p.waitTime, p.leaks}, nil
+	p.count, err = dbconv.NewClientConnectionCountObservable(b.m)
+	b.add(p.count.Inst(), err)
+	p.max, err = dbconv.NewClientConnectionMaxObservable(b.m)
+	b.add(p.max.Inst(), err)
+	p.idleMax, err = dbconv.NewClientConnectionIdleMaxObservable(b.m)
+	b.add(p.idleMax.Inst(), err)
+	p.idleMin, err = dbconv.NewClientConnectionIdleMinObservable(b.m)
+	b.add(p.idleMin.Inst(), err)
+	p.pending, err = dbconv.NewClientConnectionPendingRequestsObservable(b.m)
+	b.add(p.pending.Inst(), err)
+	p.timeouts, err = dbconv.NewClientConnectionTimeoutsObservable(b.m)
+	b.add(p.timeouts.Inst(), err)
+	p.acquires = b.counter("tether.pool.acquires", "{acquire}",
+		"Leases a pool has lent, including those that had to wait.")
+	p.waits = b.counter("tether.pool.waits", "{acquire}",
+		"Leases that had to wait for a resource (or for one to be created).")
+	p.waitTime = b.seconds("tether.pool.wait.time",
+		"Total time the leases counted by tether.pool.waits waited.")
+	p.leaks = b.counter("tether.pool.leaks", "{lease}",
+		"Leak events by kind: held past LeakAfter, garbage-collected while held, outstanding at Shutdown.")
 }
 
 func (p *pools) take(obj track.Object, c *collector) bool {

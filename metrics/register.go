@@ -47,15 +47,14 @@ func Register(mp metric.MeterProvider) (*Registration, error) {
 	m := mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	c := &collector{names: make(map[uint64]name)}
 	c.kinds = []kind{&pools{}, &guards{}, &groups{}, &scopes{}}
-	var insts []metric.Observable
+	b := &builder{m: m}
 	for _, k := range c.kinds {
-		in, err := k.init(m)
-		if err != nil {
-			return nil, errors.New("metrics: creating an instrument: " + err.Error())
-		}
-		insts = append(insts, in...)
+		k.init(b)
 	}
-	reg, err := m.RegisterCallback(c.observe, insts...)
+	if b.err != nil {
+		return nil, errors.New("metrics: creating an instrument: " + b.err.Error())
+	}
+	reg, err := m.RegisterCallback(c.observe, b.all...)
 	if err != nil {
 		return nil, errors.New("metrics: registering the callback: " + err.Error())
 	}
@@ -76,7 +75,7 @@ type collector struct {
 // objects by a typed interface they implement (see take), never by the
 // counters of a leak report: metrics reads numbers, not names of numbers.
 type kind interface {
-	init(m metric.Meter) ([]metric.Observable, error)
+	init(b *builder)
 	// take records obj's numbers and reports true if obj is of this kind.
 	take(obj track.Object, c *collector) bool
 	// observe reports this collection's numbers.
@@ -133,3 +132,38 @@ func (c *collector) key(obj track.Object, series func(string) string) string {
 
 // asIs is the series of objects told apart by their name alone.
 func asIs(name string) string { return name }
+
+// builder creates the instruments of every kind on one Meter, keeping the
+// first error and the list the callback observes.
+type builder struct {
+	m   metric.Meter
+	err error
+	all []metric.Observable
+}
+
+// add keeps an instrument made elsewhere (the semantic conventions'
+// constructors), or its error.
+func (b *builder) add(o metric.Observable, err error) {
+	if b.err == nil && err != nil {
+		b.err = err
+	}
+	b.all = append(b.all, o)
+}
+
+func (b *builder) counter(name, unit, desc string) metric.Int64ObservableCounter {
+	c, err := b.m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.add(c, err)
+	return c
+}
+
+func (b *builder) upDown(name, unit, desc string) metric.Int64ObservableUpDownCounter {
+	c, err := b.m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.add(c, err)
+	return c
+}
+
+func (b *builder) seconds(name, desc string) metric.Float64ObservableCounter {
+	c, err := b.m.Float64ObservableCounter(name, metric.WithUnit("s"), metric.WithDescription(desc))
+	b.add(c, err)
+	return c
+}

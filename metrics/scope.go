@@ -46,31 +46,17 @@ type scopes struct {
 
 func (s *scopes) tally() *tally { return s.t }
 
-func (s *scopes) init(m metric.Meter) ([]metric.Observable, error) {
+func (s *scopes) init(b *builder) {
 	s.t = newTally()
-	var err error
-	s.pending, err = m.Int64ObservableUpDownCounter("tether.scope.steps.pending",
-		metric.WithUnit("{step}"),
-		metric.WithDescription("Cleanup steps deferred and not yet run."))
-	if err == nil {
-		s.abandoned, err = m.Int64ObservableUpDownCounter("tether.scope.steps.abandoned",
-			metric.WithUnit("{step}"),
-			metric.WithDescription("Cleanup steps Close gave up waiting for, still running."))
-	}
-	if err == nil {
-		s.failed, err = m.Int64ObservableCounter("tether.scope.steps.failed",
-			metric.WithUnit("{step}"),
-			metric.WithDescription("Cleanup steps that failed, in scopes still registered when Close returned (those with a step still running)."))
-	}
-	if err == nil {
-		s.lost, err = m.Int64ObservableUpDownCounter("tether.leak.records",
-			metric.WithUnit("{object}"),
-			metric.WithDescription("Objects gone with a leak recorded against them, by tether.kind: a scope collected before Close, a group collected with failures unseen, a pool shut down with leases out. Each is in every later leak report."))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []metric.Observable{s.pending, s.abandoned, s.failed, s.lost}, nil
+	s.pending = b.upDown("tether.scope.steps.pending", "{step}",
+		"Cleanup steps deferred and not yet run.")
+	s.abandoned = b.upDown("tether.scope.steps.abandoned", "{step}",
+		"Cleanup steps Close gave up waiting for, still running.")
+	s.failed = b.counter("tether.scope.steps.failed", "{step}",
+		"Cleanup steps that failed, in scopes still registered when Close returned (those with a step still running).")
+	s.lost = b.upDown("tether.leak.records", "{object}",
+		"Objects gone with a leak recorded against them, by tether.kind: a scope collected before Close, "+
+			"a group collected with failures unseen, a pool shut down with leases out. Each is in every later leak report.")
 }
 
 func (s *scopes) take(obj track.Object, c *collector) bool {

@@ -40,31 +40,16 @@ type groups struct {
 
 func (g *groups) tally() *tally { return g.t }
 
-func (g *groups) init(m metric.Meter) ([]metric.Observable, error) {
+func (g *groups) init(b *builder) {
 	g.t = newTally()
-	var err error
-	g.running, err = m.Int64ObservableUpDownCounter("tether.task.running",
-		metric.WithUnit("{task}"),
-		metric.WithDescription("Tasks live now: running, waiting to restart, or waiting for a slot."))
-	if err == nil {
-		g.failures, err = m.Int64ObservableCounter("tether.task.failures",
-			metric.WithUnit("{failure}"),
-			metric.WithDescription("Tasks that failed: an error, a panic, a timeout, runtime.Goexit, or too many restarts."))
-	}
-	if err == nil {
-		g.panics, err = m.Int64ObservableCounter("tether.task.panics",
-			metric.WithUnit("{panic}"),
-			metric.WithDescription("Tasks that panicked (also counted in tether.task.failures)."))
-	}
-	if err == nil {
-		g.restarts, err = m.Int64ObservableCounter("tether.task.restarts",
-			metric.WithUnit("{restart}"),
-			metric.WithDescription("Restarts made by tasks' restart policies."))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []metric.Observable{g.running, g.failures, g.panics, g.restarts}, nil
+	g.running = b.upDown("tether.task.running", "{task}",
+		"Tasks live now: running, waiting to restart, or waiting for a slot.")
+	g.failures = b.counter("tether.task.failures", "{failure}",
+		"Tasks that failed: an error, a panic, a timeout, runtime.Goexit, or too many restarts.")
+	g.panics = b.counter("tether.task.panics", "{panic}",
+		"Tasks that panicked (also counted in tether.task.failures).")
+	g.restarts = b.counter("tether.task.restarts", "{restart}",
+		"Restarts made by tasks' restart policies.")
 }
 
 func (g *groups) take(obj track.Object, c *collector) bool {
