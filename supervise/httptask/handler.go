@@ -84,6 +84,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if req.started {
 			panic(http.ErrAbortHandler)
 		}
+		clear(w.Header()) // what the failed handler set (a cookie, a type) is not the error's
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	default:
 		// h did not run: the request's context or g's was done.

@@ -261,6 +261,7 @@ func TestPanicIsTheRequestsFailure(t *testing.T) {
 	var line string
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=half-made")
 		var orders map[string]int
 		line = here(1)
 		orders[r.PathValue("id")]++ // panics: assignment to entry in nil map
@@ -269,9 +270,15 @@ func TestPanicIsTheRequestsFailure(t *testing.T) {
 	srv := httptest.NewServer(httptask.Handler(g, mux))
 	defer srv.Close()
 
-	status, body, err := get(srv.Client(), "GET", srv.URL+"/orders/42")
-	if err != nil || status != 500 || body != "Internal Server Error\n" {
-		t.Fatalf("GET /orders/42: %d %q %v; want 500", status, body, err)
+	resp, err := srv.Client().Get(srv.URL + "/orders/42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || string(body) != "Internal Server Error\n" || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("GET /orders/42: %d %q, Set-Cookie %q; want 500 and none of the failed handler's headers",
+			resp.StatusCode, body, resp.Header.Get("Set-Cookie"))
 	}
 	recs := l.find("ERROR", "panicked", "task=app/GET /orders/{id}", "panicked at "+line, "stack=")
 	if len(recs) != 1 {
