@@ -50,7 +50,9 @@ func (g *guards) take(obj track.Object, c *collector) bool {
 	counts[guardUpdates] = st.Updates
 	counts[guardConflicts] = st.Conflicts
 	counts[guardRetries] = st.Retries
-	g.t.add(obj.ID, c.key(obj, asIs), counts, vec{})
+	if key, ok := c.key(obj, asIs); ok {
+		g.t.add(obj.ID, key, counts, vec{})
+	}
 	return true
 }
 

@@ -127,7 +127,9 @@ func (p *pools) take(obj track.Object, c *collector) bool {
 	}
 	known(poolIdleMax, poolIdleMaxKnown, st.IdleMax)
 	known(poolIdleMin, poolIdleMinKnown, st.IdleMin)
-	p.t.add(obj.ID, c.key(obj, asIs), counts, gauges)
+	if key, ok := c.key(obj, asIs); ok {
+		p.t.add(obj.ID, key, counts, gauges)
+	}
 	return true
 }
 

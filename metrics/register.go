@@ -119,15 +119,20 @@ func (c *collector) observe(_ context.Context, o metric.Observer) error {
 // key returns the series an object counts in: series applied to its name
 // (State.Name, a typed field: a pool's or guard's name, a group's path),
 // which is read from the registry once per object, since names never
-// change.
-func (c *collector) key(obj track.Object, series func(string) string) string {
-	n, ok := c.names[obj.ID]
-	if !ok {
-		n.s = series(obj.State().Name)
+// change. ok is false if the object unregistered before its name could be
+// read: it is left out of this collection (and retired by the next).
+func (c *collector) key(obj track.Object, series func(string) string) (key string, ok bool) {
+	n, seen := c.names[obj.ID]
+	if !seen {
+		st := obj.State()
+		if st.Kind == "" {
+			return "", false
+		}
+		n.s = series(st.Name)
 	}
 	n.gen = c.gen
 	c.names[obj.ID] = n
-	return n.s
+	return n.s, true
 }
 
 // asIs is the series of objects told apart by their name alone.

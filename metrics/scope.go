@@ -69,7 +69,9 @@ func (s *scopes) take(obj track.Object, c *collector) bool {
 	counts[scopeFailed] = int64(st.Failed)
 	gauges[scopePending] = int64(st.Pending)
 	gauges[scopeAbandoned] = int64(st.Abandoned)
-	s.t.add(obj.ID, c.key(obj, groupSeries), counts, gauges)
+	if key, ok := c.key(obj, groupSeries); ok {
+		s.t.add(obj.ID, key, counts, gauges)
+	}
 	return true
 }
 

@@ -63,7 +63,9 @@ func (g *groups) take(obj track.Object, c *collector) bool {
 	counts[taskPanics] = st.Panicked
 	counts[taskRestarts] = st.Restarts
 	gauges[taskRunning] = int64(st.Running)
-	g.t.add(obj.ID, c.key(obj, groupSeries), counts, gauges)
+	if key, ok := c.key(obj, groupSeries); ok {
+		g.t.add(obj.ID, key, counts, gauges)
+	}
 	return true
 }
 

@@ -7,14 +7,26 @@ type Object struct {
 	ID uint64
 	// Value is the *T that was passed to Register.
 	Value any
-
-	describe func() State
 }
 
-// State describes the object, as a Snapshot would. It runs the object's
-// describe function (see Register): call it only when the typed methods of
-// Value do not say what is needed, e.g. once per object for its name.
-func (o Object) State() State { return o.describe() }
+// State describes the object, as a Snapshot would, or returns the zero
+// State if the object has unregistered since. It runs the object's describe
+// function (see Register): call it only when the typed methods of Value do
+// not say what is needed, e.g. once per object for its name.
+func (o Object) State() State {
+	s := &registry.shards[o.ID%shardCount]
+	s.mu.Lock()
+	e, ok := s.m[o.ID]
+	var describe func() State
+	if ok {
+		describe = e.pin()
+	}
+	s.mu.Unlock()
+	if describe == nil {
+		return State{}
+	}
+	return describe()
+}
 
 // Objects gives package metrics typed access to the registry: it calls fn
 // with every registered object that is still alive. Lost records are not
@@ -40,14 +52,12 @@ func Objects(fn func(Object)) {
 		s := &registry.shards[i]
 		s.mu.Lock()
 		for id, e := range s.m {
-			o, ok := e.(interface {
-				object() (any, func() State)
-			})
+			o, ok := e.(interface{ object() any })
 			if !ok {
 				continue
 			}
-			if v, describe := o.object(); v != nil {
-				all = append(all, Object{ID: id, Value: v, describe: describe})
+			if v := o.object(); v != nil {
+				all = append(all, Object{ID: id, Value: v})
 			}
 		}
 		s.mu.Unlock()
@@ -57,16 +67,15 @@ func Objects(fn func(Object)) {
 	}
 }
 
-// object returns the registered object and a describe function bound to
-// it, or nil if the object was collected. Called with the shard lock held.
-func (e *typedEntry[T]) object() (any, func() State) {
+// object returns the registered object, or nil if it was collected.
+// Called with the shard lock held.
+func (e *typedEntry[T]) object() any {
 	p := e.strong
 	if p == nil {
 		p = e.wp.Value()
 	}
 	if p == nil {
-		return nil, nil
+		return nil
 	}
-	describe := e.describe
-	return p, func() State { return describe(p) }
+	return p
 }

@@ -49,9 +49,19 @@ func TestObjectsVisitsLiveObjectsOnce(t *testing.T) {
 	if n, again := visits(a); n != 1 || again[0] != ida[0] {
 		t.Fatalf("after promotion: %d visits, id %v; want 1 visit, id %d", n, again, ida[0])
 	}
+	var held track.Object
+	track.Objects(func(obj track.Object) {
+		if obj.Value == any(a) {
+			held = obj
+		}
+	})
 	ha.Unregister()
 	if n, _ := visits(a); n != 0 {
 		t.Fatalf("Objects visited an unregistered object %d times", n)
+	}
+	// An Object kept past its unregistration describes nothing.
+	if st := held.State(); st.Kind != "" || st.Name != "" {
+		t.Fatalf("State() of an unregistered object = %+v, want the zero State", st)
 	}
 	runtime.KeepAlive(b)
 }
