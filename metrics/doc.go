@@ -83,9 +83,12 @@
 //
 // # Cost
 //
-// A collection visits every registered object: for each pool its Stats
-// (which walks the pool's resources under its lock, as Pool.Stats does),
-// for each guard, group and scope its Stats (a brief lock), and, once per
-// object, its name. Operations pay
-// nothing.
+// A collection visits every registered object: for each pool its counts
+// (which visit every lease record, as Pool.Stats does), for each guard,
+// group and scope its Stats (a brief lock), and, once per object, its
+// name. Operations pay nothing.
+//
+// The database adapters (pool/sqltrack, pool/pgxtrack) are pools like
+// pool.Pool: their idle connections are the driver's, which the adapter
+// reports (or the idle count is left out).
 package metrics
