@@ -24,6 +24,8 @@
 //
 //	db.client.connection.count             {connection}  leases in use (state=used) and idle resources (state=idle)
 //	db.client.connection.max               {connection}  Config.MaxSize
+//	db.client.connection.idle.min          {connection}  Config.MinIdle (and an adapter's driver's limits:
+//	db.client.connection.idle.max          {connection}  pool.Pool has no idle maximum)
 //	db.client.connection.pending_requests  {request}     callers waiting in Acquire
 //	db.client.connection.timeouts          {timeout}     acquires that timed out
 //

@@ -37,9 +37,8 @@ func (r *Registration) Close() error {
 // scope, whoever created them. It returns an error if mp refuses an
 // instrument or the callback; Register panics if mp is nil.
 //
-// Registering twice with the same provider makes the callback run twice
-// per collection, and each observation is reported twice: register once per
-// provider, and Close the Registration when the provider is shut down.
+// Register once per provider: a second Registration observes the same
+// objects again. Close the Registration before the provider is shut down.
 func Register(mp metric.MeterProvider) (*Registration, error) {
 	if mp == nil {
 		panic("metrics: Register(nil): pass a MeterProvider, e.g. the SDK's sdkmetric.NewMeterProvider(...) or otel.GetMeterProvider()")
