@@ -28,7 +28,9 @@ func (o listenerOption) apply(s *serveSettings) { s.ln = o.ln }
 // Listener serves on ln, which the caller has bound already (for example
 // on port 0, to learn the address before the server starts), instead of
 // listening on srv.Addr. Serve owns ln from then on: it is closed when the
-// server stops. Listener panics if ln is nil.
+// server stops, or, if the server never starts (g's context was already
+// done), when g finishes (Serve registers a Defer of g for that). Listener
+// panics if ln is nil.
 func Listener(ln net.Listener) ServeOption {
 	if ln == nil {
 		panic("httptask: Listener(nil): pass a bound net.Listener, or leave the option out to listen on srv.Addr")
