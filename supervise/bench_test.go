@@ -91,6 +91,14 @@ var impls = []struct {
 	}},
 }
 
+// reportPerTask reports ns/task (wall time) and cpu-ns/task (the process's
+// CPU time, see cpuTime) for a benchmark of n tasks per op that began when
+// the process had used cpu.
+func reportPerTask(b *testing.B, n int, cpu time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/task")
+}
+
 // BenchmarkGoWait measures starting n tasks that return nil at once and
 // waiting for them, per implementation. ns/task is ns/op divided by n.
 //
@@ -106,12 +114,13 @@ func BenchmarkGoWait(b *testing.B) {
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("impl=%s/tasks=%d", impl.name, n), func(b *testing.B) {
 				b.ReportAllocs()
+				cpu := cpuTime()
 				for b.Loop() {
 					if err := impl.run(n, fn); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+				reportPerTask(b, n, cpu)
 			})
 		}
 	}

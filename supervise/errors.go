@@ -27,9 +27,9 @@ var (
 
 // TaskError is a failed task, as Wait and Shutdown report it and as the
 // cause of the group's context when the failure cancelled the group. Err is
-// what the task returned (errors.As also finds a *[TimeoutError] in it when
-// the task's Timeout passed), a *[PanicError], [ErrGoexit], or an error
-// matching [ErrRestartLimit] that wraps the last failure.
+// what the task returned (matching context.DeadlineExceeded when the task's
+// Timeout passed), a *[PanicError], [ErrGoexit], or an error matching
+// [ErrRestartLimit] that wraps the last failure.
 type TaskError struct {
 	Task     string    // the task's path
 	Site     string    // where Go was called, "file.go:LINE"
@@ -100,23 +100,23 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// TimeoutError is the cause of a task's context when its Timeout passes. It
+// timeoutError is the cause of a task's context when its Timeout passes. It
 // matches context.DeadlineExceeded.
-type TimeoutError struct {
+type timeoutError struct {
 	Task  string        // the task's path
 	After time.Duration // the task's Timeout
 }
 
-func (e *TimeoutError) Error() string {
+func (e *timeoutError) Error() string {
 	return fmt.Sprintf("supervise: task %q timed out after %v", e.Task, e.After)
 }
 
 // Unwrap returns context.DeadlineExceeded.
-func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// StopError is a task that was still running when Shutdown's context was
+// stopError is a task that was still running when Shutdown's context was
 // done. It matches ErrNotStopped.
-type StopError struct {
+type stopError struct {
 	Task    string        // the task's path
 	Site    string        // where Go was called, "file.go:LINE"
 	Running time.Duration // how long it had been running when Shutdown gave up
@@ -124,14 +124,14 @@ type StopError struct {
 	Stack   string        // its goroutine's stack at that moment ("" if it was not found)
 }
 
-func (e *StopError) Error() string {
+func (e *stopError) Error() string {
 	var b strings.Builder
 	b.WriteString("supervise: ")
 	e.write(&b)
 	return b.String()
 }
 
-func (e *StopError) write(b *strings.Builder) {
+func (e *stopError) write(b *strings.Builder) {
 	fmt.Fprintf(b, "task %q (started at %s, running %v) did not stop within %v of Shutdown",
 		e.Task, e.Site, round(e.Running), round(e.Waited))
 	if e.Stack != "" {
@@ -141,7 +141,7 @@ func (e *StopError) write(b *strings.Builder) {
 }
 
 // Unwrap returns ErrNotStopped.
-func (e *StopError) Unwrap() error { return ErrNotStopped }
+func (e *stopError) Unwrap() error { return ErrNotStopped }
 
 type restartLimitError struct {
 	restarts int
@@ -178,7 +178,7 @@ func aggregate(group string, errs []error) error {
 			switch err.(type) {
 			case *TaskError:
 				failed++
-			case *StopError:
+			case *stopError:
 				stuck++
 			default:
 				other++
@@ -200,7 +200,7 @@ func aggregate(group string, errs []error) error {
 			switch e := err.(type) {
 			case *TaskError:
 				e.write(&b)
-			case *StopError:
+			case *stopError:
 				e.write(&b)
 			default:
 				b.WriteString(indent(err.Error(), "\t  "))
