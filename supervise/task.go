@@ -71,7 +71,7 @@ type taskExtras struct {
 
 // taskKids are the groups a task created. Guarded by the task's g.mu.
 type taskKids struct {
-	groups []*Group        // live groups created with the task's context
+	groups []*Group       // live groups created with the task's context
 	names  map[string]int // for unique child group paths
 }
 
