@@ -125,19 +125,12 @@ type stopError struct {
 }
 
 func (e *stopError) Error() string {
-	var b strings.Builder
-	b.WriteString("supervise: ")
-	e.write(&b)
-	return b.String()
-}
-
-func (e *stopError) write(b *strings.Builder) {
-	fmt.Fprintf(b, "task %q (started at %s, running %v) did not stop within %v of Shutdown",
+	msg := fmt.Sprintf("supervise: task %q (started at %s, running %v) did not stop within %v of Shutdown",
 		e.Task, e.Site, round(e.Running), round(e.Waited))
 	if e.Stack != "" {
-		b.WriteString("; its goroutine:\n\t\t")
-		b.WriteString(indent(e.Stack, "\t\t"))
+		msg += "; its goroutines:\n\t" + indent(e.Stack, "\t")
 	}
+	return msg
 }
 
 // Unwrap returns ErrNotStopped.
@@ -172,39 +165,28 @@ func aggregate(group string, errs []error) error {
 		if len(es) == 1 {
 			return es[0].Error()
 		}
-		var b strings.Builder
-		var failed, stuck, other int
+		var n [3]int // failed, did not stop, other
 		for _, err := range es {
 			switch err.(type) {
 			case *TaskError:
-				failed++
+				n[0]++
 			case *stopError:
-				stuck++
+				n[1]++
 			default:
-				other++
+				n[2]++
 			}
 		}
 		var parts []string
-		if failed > 0 {
-			parts = append(parts, plural(failed, "task failed", "tasks failed"))
+		for i, what := range [3][2]string{{"task failed", "tasks failed"}, {"task did not stop", "tasks did not stop"}, {"other error", "other errors"}} {
+			if n[i] > 0 {
+				parts = append(parts, plural(n[i], what[0], what[1]))
+			}
 		}
-		if stuck > 0 {
-			parts = append(parts, plural(stuck, "task did not stop", "tasks did not stop"))
-		}
-		if other > 0 {
-			parts = append(parts, plural(other, "other error", "other errors"))
-		}
+		var b strings.Builder
 		fmt.Fprintf(&b, "supervise: group %q: %s:", group, strings.Join(parts, ", "))
 		for _, err := range es {
 			b.WriteString("\n\t* ")
-			switch e := err.(type) {
-			case *TaskError:
-				e.write(&b)
-			case *stopError:
-				e.write(&b)
-			default:
-				b.WriteString(indent(err.Error(), "\t  "))
-			}
+			b.WriteString(indent(strings.TrimPrefix(err.Error(), "supervise: "), "\t  "))
 		}
 		return b.String()
 	}}

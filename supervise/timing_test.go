@@ -360,7 +360,7 @@ func TestShutdownDeadlineNamesStuckTasksWithStacks(t *testing.T) {
 		if want := []string{"app/stuck", "app/nested", "app/nested/conns/handler"}; !slices.Equal(got, want) {
 			t.Fatalf("unstopped tasks %v, want %v; error:\n%v", got, want, err)
 		}
-		if !strings.Contains(err.Error(), `task "app/stuck" (started at `+stuckSite+`, running 1m5s) did not stop within 5s of Shutdown; its goroutine:`) {
+		if !strings.Contains(err.Error(), `task "app/stuck" (started at `+stuckSite+`, running 1m5s) did not stop within 5s of Shutdown; its goroutines:`) {
 			t.Fatalf("Shutdown error:\n%v", err)
 		}
 		st, ok := findGroup("app")
