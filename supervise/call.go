@@ -61,56 +61,46 @@ func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Contex
 	checkTaskName("Run", g.path, name)
 	parent, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	t := &task{g: g, fn: fn, site: site, opt: &taskExtras{parent: parent}}
-	t.start = g.clock()
+	t := &task{Context: parent, g: g, fn: fn, site: site}
 	g.mu.Lock()
-	g.drainLocked()
-	if g.finished {
-		g.mu.Unlock()
-		panic(fmt.Sprintf("supervise: group %q: Run(ctx, %q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
-	}
-	t.id.Path = g.taskPath(name)
+	g.checkOpenLocked("Run", name, site)
+	c := g.name(name)
+	t.id.Path = c.next()
 	if g.ctx.Err() != nil || ctx.Err() != nil {
 		g.more().counts.skipped++
 		g.mu.Unlock()
 		return t.notStarted(ctx)
 	}
-	g.live.Add(1)
-	g.started++
-	g.tasks.push(t)
+	if !g.noLabels {
+		t.Context = pprof.WithLabels(parent, c.labels)
+	}
 	if g.sem != nil {
 		t.state = stateWaiting
 	}
+	g.addLocked(t)
 	g.mu.Unlock()
 	// The group's cancellation reaches fn through parent. stop takes the
 	// callback off the group's context when Run returns, so that a
 	// long-lived group does not collect one per call.
 	stop := context.AfterFunc(g.ctx, func() { cancel(context.Cause(g.ctx)) })
 	defer stop()
-	if g.sem != nil && !t.acquireHere(ctx) {
+	if g.sem != nil && !t.acquireHere(parent) {
 		return t.notStarted(ctx)
 	}
 	return t.runHere(ctx)
 }
 
 // acquireHere waits for a WithLimit slot for a Run task: it reports false,
-// with the task taken off the group, if ctx or the group's context is done
-// first.
+// with the task taken off the group, if parent (cancelled by Run's ctx and
+// by the group's) is done first.
 //
 //go:noinline
-func (t *task) acquireHere(ctx context.Context) bool {
+func (t *task) acquireHere(parent context.Context) bool {
 	g := t.g
-	if err := g.sem.Acquire(t.opt.parent, 1); err != nil {
+	if err := g.sem.Acquire(parent, 1); err != nil {
 		g.mu.Lock()
-		g.tasks.remove(t)
 		g.more().counts.skipped++
-		g.live.Add(-1)
-		g.wakeLocked()
-		quiet := g.quietLocked()
-		g.mu.Unlock()
-		if quiet {
-			g.leaveParent()
-		}
+		g.unlock(g.removeLocked(t))
 		return false
 	}
 	start := g.clock()
@@ -125,7 +115,12 @@ func (t *task) acquireHere(ctx context.Context) bool {
 // context, whose labels the goroutine gets back when fn is done.
 func (t *task) runHere(ctx context.Context) (err error) {
 	defer t.endHere(ctx, &err)
-	t.setup()
+	if !t.g.noLabels {
+		pprof.SetGoroutineLabels(t)
+	}
+	if t.g.wants(t, Started) {
+		t.emitStarted()
+	}
 	return t.attempt()
 }
 
@@ -144,7 +139,7 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 		t.outcome, err = failed, ErrGoexit
 	case err == nil:
 		t.outcome = completed
-	case echoes(t.opt.parent, err):
+	case echoes(t, err):
 		t.outcome = canceled
 	default:
 		t.outcome = failed
@@ -171,7 +166,6 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 		g.sem.Release(1)
 	}
 	g.mu.Lock()
-	g.tasks.remove(t)
 	switch t.outcome {
 	case completed:
 		g.completed++
@@ -180,13 +174,7 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 	case failed:
 		g.runFailedLocked(te)
 	}
-	g.live.Add(-1)
-	g.wakeLocked()
-	quiet := g.quietLocked()
-	g.mu.Unlock()
-	if quiet {
-		g.leaveParent()
-	}
+	g.unlock(g.removeLocked(t))
 	if te != nil {
 		*errp = te
 	}

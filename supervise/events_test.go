@@ -173,7 +173,7 @@ func TestPanickingHookIsRecoveredAndReported(t *testing.T) {
 		}
 		close(release)
 		err := g.Wait()
-		want := `supervise: group "app": OnEvent hook panicked at ` + hookLine + ` (2 times) delivering the event "started" of task "app/w": hook broke`
+		want := `supervise: group "app": OnEvent hook panicked at ` + hookLine + ` (2 times): hook broke`
 		if err == nil || err.Error() != want || len(taskErrors(err)) != 0 {
 			t.Fatalf("Wait = %v\nwant %s (and no task failure)", err, want)
 		}
@@ -188,7 +188,7 @@ func TestPanickingLogHandlerIsRecoveredAndReported(t *testing.T) {
 		if tes := taskErrors(err); len(tes) != 1 || tes[0].Task != "app/w" {
 			t.Fatalf("Wait = %v, want the task's failure", err)
 		}
-		if !strings.Contains(err.Error(), `supervise: group "app": logger handler panicked at events_test.go:`) ||
+		if !strings.Contains(err.Error(), `group "app": logger handler panicked at events_test.go:`) ||
 			!strings.Contains(err.Error(), `: handler broke`) {
 			t.Fatalf("Wait = %v, want the handler's panic named with its line", err)
 		}

@@ -33,8 +33,7 @@ func (g *Group) Tasks() []TaskInfo {
 		children []*Group
 	}
 	g.mu.Lock()
-	g.drainLocked()
-	infos := make([]TaskInfo, 0, g.live.Load())
+	infos := make([]TaskInfo, 0, g.live)
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
@@ -62,8 +61,7 @@ func (g *Group) describe() track.State {
 	owner := g.owner()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.drainLocked()
-	live := g.live.Load()
+	live := g.live
 	var c counts
 	var fail *failures
 	if r := g.rare; r != nil {
@@ -110,7 +108,7 @@ func (g *Group) describe() track.State {
 		st.Problems = append(st.Problems, plural(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
 	if g.finished && live > 0 {
-		st.Problems = append(st.Problems, plural(int(live), "task", "tasks")+" still running after Shutdown")
+		st.Problems = append(st.Problems, plural(live, "task", "tasks")+" still running after Shutdown")
 	}
 	return st
 }

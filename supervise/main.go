@@ -44,15 +44,13 @@ import (
 // stderr, and logs it, if anything is still running or held: a lease never
 // released, a goroutine never stopped, a cleanup step never run.
 //
-// The exit code is 0 for a clean run, 1 if a task (or run) failed, a Defer
-// failed, or a task did not stop in time, and [LeakExitCode] (1 by default)
-// if the run was otherwise clean but the report was not. Main returns only
-// if the function given with [Exit] returns.
+// The exit code is 0 for a clean run, and 1 if a task (or run) failed, a
+// Defer failed, a task did not stop in time, or the leak report was not
+// clean. Main returns only if the function given with [Exit] returns.
 func Main(name string, run func(ctx context.Context, g *Group) error, opts ...MainOption) {
 	m := mainSettings{
 		ctx:             context.Background(),
 		shutdownTimeout: 10 * time.Second,
-		leakExit:        1,
 		exit:            os.Exit,
 		stderr:          os.Stderr,
 		signals:         []os.Signal{os.Interrupt, syscall.SIGTERM},
@@ -75,7 +73,6 @@ type MainOption interface{ applyMain(*mainSettings) }
 type mainSettings struct {
 	ctx             context.Context
 	shutdownTimeout time.Duration
-	leakExit        int
 	exit            func(int)
 	stderr          io.Writer
 	signals         []os.Signal
@@ -95,13 +92,6 @@ func ShutdownTimeout(d time.Duration) MainOption {
 		panic(fmt.Sprintf("supervise: ShutdownTimeout(%v): the shutdown needs a positive deadline", d))
 	}
 	return mainFunc(func(m *mainSettings) { m.shutdownTimeout = d })
-}
-
-// LeakExitCode sets Main's exit code for a run that was clean except for
-// its leak report (1 by default). LeakExitCode(0) reports leaks without
-// failing the process.
-func LeakExitCode(code int) MainOption {
-	return mainFunc(func(m *mainSettings) { m.leakExit = code })
 }
 
 // GroupOptions are passed to the root group's New: Logger, OnEvent,
@@ -216,9 +206,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)
 		g.log(slog.LevelError, "supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
-		if code == 0 {
-			code = m.leakExit
-		}
+		code = 1
 	}
 	g.log(slog.LevelInfo, "supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
 	return code
@@ -250,7 +238,7 @@ func settledReport(opts []leakcheck.Option) *leakcheck.Report {
 func (g *Group) tasksEnded() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.live.Load() == 0 {
+	if g.live == 0 {
 		ch := make(chan struct{})
 		close(ch)
 		return ch

@@ -180,37 +180,25 @@ func TestMainShutdownOverrun(t *testing.T) {
 	})
 }
 
-func TestMainLeakExitCode(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []supervise.MainOption
-		want int
-	}{
-		{"default", nil, 1},
-		{"LeakExitCode(3)", []supervise.MainOption{supervise.LeakExitCode(3)}, 3},
-		{"LeakExitCode(0)", []supervise.MainOption{supervise.LeakExitCode(0)}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				stop := make(chan struct{})
-				var goLine int
-				r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
-					_, _, goLine, _ = runtime.Caller(0)
-					go func() { <-stop }() // a raw goroutine nobody stops
-					return nil
-				}, tc.opts...)
-				out := r.stderr.String()
-				if r.code != tc.want {
-					t.Errorf("exit %d, want %d", r.code, tc.want)
-				}
-				want := fmt.Sprintf("started inside the task: chan receive, created at main_func_test.go:%d", goLine+1)
-				if !strings.Contains(out, "task app/main") || !strings.Contains(out, want) {
-					t.Errorf("report does not attribute the goroutine to app/main at line %d:\n%s", goLine+1, out)
-				}
-				close(stop)
-			})
+func TestMainLeakFailsTheRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		var goLine int
+		r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
+			_, _, goLine, _ = runtime.Caller(0)
+			go func() { <-stop }() // a raw goroutine nobody stops
+			return nil
 		})
-	}
+		out := r.stderr.String()
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		want := fmt.Sprintf("started inside the task: chan receive, created at main_func_test.go:%d", goLine+1)
+		if !strings.Contains(out, "task app/main") || !strings.Contains(out, want) {
+			t.Errorf("report does not attribute the goroutine to app/main at line %d:\n%s", goLine+1, out)
+		}
+		close(stop)
+	})
 }
 
 // TestMainSignals sends real signals to the test process: SIGTERM stops the
