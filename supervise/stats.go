@@ -20,9 +20,8 @@ func (g *Group) Stats() Stats {
 	g.check("Stats")
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.drainLocked()
 	st := Stats{
-		Running:   int(g.live.Load()),
+		Running:   g.live,
 		Started:   g.started,
 		Completed: g.completed,
 	}
