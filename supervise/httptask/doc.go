@@ -56,10 +56,10 @@
 // task's record, its context and pprof labels, its place in the group's
 // task list), a second routing when h is a ServeMux (to learn the route
 // before the task starts), a shallow copy of the request
-// (Request.WithContext) and a wrapper of the ResponseWriter: 14
-// allocations and about 1.1 KB per request, 10 of the allocations
-// Group.Run's, and a few microseconds (BenchmarkServeHTTP, the server's
-// side alone, against the bare mux). On a whole request over loopback the
+// (Request.WithContext) and a wrapper of the ResponseWriter: 13
+// allocations and about 0.9 KB per request, most of them Group.Run's, and
+// a few microseconds (BenchmarkServeHTTP, the server's side alone, against
+// the bare mux). On a whole request over loopback the
 // difference is within the noise of the network (BenchmarkRequest, bare
 // mux and Handler side by side).
 package httptask
