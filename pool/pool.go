@@ -135,6 +135,7 @@ func New[T any](cfg Config[T]) (*Pool[T], error) {
 		Reclaim:        reclaim[T],
 		Tick:           p.tick,
 		Describe:       describeIdle,
+		Stats:          p.poolStats,
 		Site:           track.Caller(0),
 	})
 	p.l.Start()

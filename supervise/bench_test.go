@@ -91,6 +91,14 @@ var impls = []struct {
 	}},
 }
 
+// reportPerTask reports ns/task (wall time) and cpu-ns/task (the process's
+// CPU time, see cpuTime) for a benchmark of n tasks per op that began when
+// the process had used cpu.
+func reportPerTask(b *testing.B, n int, cpu time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/task")
+}
+
 // BenchmarkGoWait measures starting n tasks that return nil at once and
 // waiting for them, per implementation. ns/task is ns/op divided by n.
 //
@@ -106,12 +114,13 @@ func BenchmarkGoWait(b *testing.B) {
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("impl=%s/tasks=%d", impl.name, n), func(b *testing.B) {
 				b.ReportAllocs()
+				cpu := cpuTime()
 				for b.Loop() {
 					if err := impl.run(n, fn); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+				reportPerTask(b, n, cpu)
 			})
 		}
 	}
@@ -161,37 +170,34 @@ func BenchmarkGoWaitNested(b *testing.B) {
 	}
 }
 
-// BenchmarkLabels isolates what supervise does per task for pprof labels:
-// build a label context (group and task, one label set) and set it on the
-// goroutine. how=both-per-task is what a task of a root group pays;
-// how=nested is a task of a nested group, whose context already carries
-// its parent task's labels, which pprof merges (one allocation more);
-// how=group-prebuilt adds the task label to a context that carries the
-// group label already (no cheaper: pprof merges then too).
+// BenchmarkLabels isolates what a task pays for its pprof labels.
+// how=per-task builds a label set and a context carrying it, and sets it on
+// the goroutine, as supervise did for every task: three allocations.
+// how=per-name sets a context built once per (group, name), as it does now.
+// how=nested is per-task under a context that carries labels already
+// (pprof merges them: one allocation more).
 func BenchmarkLabels(b *testing.B) {
 	group := context.Background()
-	b.Run("how=both-per-task", func(b *testing.B) {
+	b.Run("how=per-task", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ctx := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/task#2"))
+			ctx := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/task"))
 			pprof.SetGoroutineLabels(ctx)
 		}
 		pprof.SetGoroutineLabels(context.Background())
 	})
-	parentTask := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/http"))
+	cached := pprof.WithLabels(group, pprof.Labels("tether.group", "app", "tether.task", "app/task"))
+	b.Run("how=per-name", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pprof.SetGoroutineLabels(cached)
+		}
+		pprof.SetGoroutineLabels(context.Background())
+	})
 	b.Run("how=nested", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ctx := pprof.WithLabels(parentTask, pprof.Labels("tether.group", "app/http/conns", "tether.task", "app/http/conns/handler#2"))
-			pprof.SetGoroutineLabels(ctx)
-		}
-		pprof.SetGoroutineLabels(context.Background())
-	})
-	groupCtx := pprof.WithLabels(group, pprof.Labels("tether.group", "app"))
-	b.Run("how=group-prebuilt", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			ctx := pprof.WithLabels(groupCtx, pprof.Labels("tether.task", "app/task#2"))
+			ctx := pprof.WithLabels(cached, pprof.Labels("tether.group", "app/task/conns", "tether.task", "app/task/conns/handler"))
 			pprof.SetGoroutineLabels(ctx)
 		}
 		pprof.SetGoroutineLabels(context.Background())
@@ -259,25 +265,74 @@ func BenchmarkTaskStacks(b *testing.B) {
 	})
 }
 
-// BenchmarkNewWait measures a group's own cost: create it and wait for it,
-// with no task. tether registers the group for leak reports; errgroup is
-// the peer with a context.
+// BenchmarkNewWait measures a group's own cost: create it, start tasks=0
+// or 1 task that returns at once, and wait. tether registers the group for
+// leak reports and builds the labels of its task's name; errgroup is the
+// peer with a context.
 func BenchmarkNewWait(b *testing.B) {
+	fn := func(context.Context) error { return nil }
+	for _, n := range []int{0, 1} {
+		b.Run(fmt.Sprintf("impl=tether/tasks=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				g := supervise.New(context.Background(), "bench", supervise.Logger(quietLogger))
+				for range n {
+					g.Go("task", fn)
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerTask(b, 1, cpu)
+		})
+		b.Run(fmt.Sprintf("impl=errgroup-ctx/tasks=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				g, ctx := errgroup.WithContext(context.Background())
+				for range n {
+					g.Go(func() error { return fn(ctx) })
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerTask(b, 1, cpu)
+		})
+	}
+}
+
+// BenchmarkRun measures running a function that returns at once as a task
+// on the calling goroutine (Group.Run), against calling it under pprof.Do
+// (labels only) and calling it plainly. A request handled through
+// supervise/httptask pays impl=tether once.
+func BenchmarkRun(b *testing.B) {
+	fn := func(context.Context) error { return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.Run("impl=tether", func(b *testing.B) {
+		g := supervise.New(context.Background(), "bench", supervise.Logger(quietLogger))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := supervise.New(context.Background(), "bench").Wait(); err != nil {
+			if err := g.Run(ctx, "GET /x", fn); err != nil {
 				b.Fatal(err)
 			}
 		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
 	})
-	b.Run("impl=errgroup-ctx", func(b *testing.B) {
+	b.Run("impl=pprof-do", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			g, _ := errgroup.WithContext(context.Background())
-			if err := g.Wait(); err != nil {
-				b.Fatal(err)
-			}
+			pprof.Do(ctx, pprof.Labels("tether.task", "bench/GET /x"), func(ctx context.Context) { fn(ctx) })
+		}
+	})
+	b.Run("impl=call", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fn(ctx)
 		}
 	})
 }

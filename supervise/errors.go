@@ -27,9 +27,9 @@ var (
 
 // TaskError is a failed task, as Wait and Shutdown report it and as the
 // cause of the group's context when the failure cancelled the group. Err is
-// what the task returned (errors.As also finds a *[TimeoutError] in it when
-// the task's Timeout passed), a *[PanicError], [ErrGoexit], or an error
-// matching [ErrRestartLimit] that wraps the last failure.
+// what the task returned (matching context.DeadlineExceeded when the task's
+// Timeout passed), a *[PanicError], [ErrGoexit], or an error matching
+// [ErrRestartLimit] that wraps the last failure.
 type TaskError struct {
 	Task     string    // the task's path
 	Site     string    // where Go was called, "file.go:LINE"
@@ -100,23 +100,23 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// TimeoutError is the cause of a task's context when its Timeout passes. It
+// timeoutError is the cause of a task's context when its Timeout passes. It
 // matches context.DeadlineExceeded.
-type TimeoutError struct {
+type timeoutError struct {
 	Task  string        // the task's path
 	After time.Duration // the task's Timeout
 }
 
-func (e *TimeoutError) Error() string {
+func (e *timeoutError) Error() string {
 	return fmt.Sprintf("supervise: task %q timed out after %v", e.Task, e.After)
 }
 
 // Unwrap returns context.DeadlineExceeded.
-func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// StopError is a task that was still running when Shutdown's context was
+// stopError is a task that was still running when Shutdown's context was
 // done. It matches ErrNotStopped.
-type StopError struct {
+type stopError struct {
 	Task    string        // the task's path
 	Site    string        // where Go was called, "file.go:LINE"
 	Running time.Duration // how long it had been running when Shutdown gave up
@@ -124,24 +124,17 @@ type StopError struct {
 	Stack   string        // its goroutine's stack at that moment ("" if it was not found)
 }
 
-func (e *StopError) Error() string {
-	var b strings.Builder
-	b.WriteString("supervise: ")
-	e.write(&b)
-	return b.String()
-}
-
-func (e *StopError) write(b *strings.Builder) {
-	fmt.Fprintf(b, "task %q (started at %s, running %v) did not stop within %v of Shutdown",
+func (e *stopError) Error() string {
+	msg := fmt.Sprintf("supervise: task %q (started at %s, running %v) did not stop within %v of Shutdown",
 		e.Task, e.Site, round(e.Running), round(e.Waited))
 	if e.Stack != "" {
-		b.WriteString("; its goroutine:\n\t\t")
-		b.WriteString(indent(e.Stack, "\t\t"))
+		msg += "; its goroutines:\n\t" + indent(e.Stack, "\t")
 	}
+	return msg
 }
 
 // Unwrap returns ErrNotStopped.
-func (e *StopError) Unwrap() error { return ErrNotStopped }
+func (e *stopError) Unwrap() error { return ErrNotStopped }
 
 type restartLimitError struct {
 	restarts int
@@ -172,39 +165,28 @@ func aggregate(group string, errs []error) error {
 		if len(es) == 1 {
 			return es[0].Error()
 		}
-		var b strings.Builder
-		var failed, stuck, other int
+		var n [3]int // failed, did not stop, other
 		for _, err := range es {
 			switch err.(type) {
 			case *TaskError:
-				failed++
-			case *StopError:
-				stuck++
+				n[0]++
+			case *stopError:
+				n[1]++
 			default:
-				other++
+				n[2]++
 			}
 		}
 		var parts []string
-		if failed > 0 {
-			parts = append(parts, plural(failed, "task failed", "tasks failed"))
+		for i, what := range [3][2]string{{"task failed", "tasks failed"}, {"task did not stop", "tasks did not stop"}, {"other error", "other errors"}} {
+			if n[i] > 0 {
+				parts = append(parts, plural(n[i], what[0], what[1]))
+			}
 		}
-		if stuck > 0 {
-			parts = append(parts, plural(stuck, "task did not stop", "tasks did not stop"))
-		}
-		if other > 0 {
-			parts = append(parts, plural(other, "other error", "other errors"))
-		}
+		var b strings.Builder
 		fmt.Fprintf(&b, "supervise: group %q: %s:", group, strings.Join(parts, ", "))
 		for _, err := range es {
 			b.WriteString("\n\t* ")
-			switch e := err.(type) {
-			case *TaskError:
-				e.write(&b)
-			case *StopError:
-				e.write(&b)
-			default:
-				b.WriteString(indent(err.Error(), "\t  "))
-			}
+			b.WriteString(indent(strings.TrimPrefix(err.Error(), "supervise: "), "\t  "))
 		}
 		return b.String()
 	}}

@@ -1,10 +1,12 @@
 package supervise_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -129,6 +131,80 @@ func TestRestartEventsCarryBackoffAndAttempt(t *testing.T) {
 			if r.Message == "supervise: task restarting" && (r.Level != slog.LevelWarn || attrs(r)["backoff"] != "1s") {
 				t.Fatalf("restart logged at %v with %v", r.Level, attrs(r))
 			}
+		}
+	})
+}
+
+// panickingHandler is a slog.Handler whose Handle panics.
+type panickingHandler struct{}
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error {
+	panic("handler broke")
+}
+func (h panickingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h panickingHandler) WithGroup(string) slog.Handler      { return h }
+
+func TestPanickingHookIsRecoveredAndReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hookLine := here(3)
+		hook := func(e supervise.Event) {
+			if e.Kind == supervise.Started {
+				panic("hook broke")
+			}
+		}
+		g := supervise.New(context.Background(), "app", supervise.OnEvent(hook), supervise.Logger(slog.New(recordHandler{rec})))
+		release := make(chan struct{})
+		g.Go("w", func(context.Context) error { <-release; return nil })
+		synctest.Wait() // w has started (and its event made the hook panic)
+		if err := g.Run(context.Background(), "req", func(context.Context) error { return nil }); err != nil {
+			t.Fatalf("Run = %v: a panicking hook must not fail the task", err)
+		}
+		synctest.Wait()
+		var logged int
+		for _, r := range rec.logs() {
+			if r.Message == "supervise: OnEvent hook panicked" && attrs(r)["at"] == hookLine && strings.Contains(attrs(r)["stack"], "TestPanickingHookIsRecoveredAndReported") {
+				logged++
+			}
+		}
+		if logged != 2 {
+			t.Errorf("%d logs of the hook's panic at %s with its stack, want 2: %v", logged, hookLine, rec.logs())
+		}
+		close(release)
+		err := g.Wait()
+		want := `supervise: group "app": OnEvent hook panicked at ` + hookLine + ` (2 times): hook broke`
+		if err == nil || err.Error() != want || len(taskErrors(err)) != 0 {
+			t.Fatalf("Wait = %v\nwant %s (and no task failure)", err, want)
+		}
+	})
+}
+
+func TestPanickingLogHandlerIsRecoveredAndReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", supervise.Logger(slog.New(panickingHandler{})))
+		g.Go("w", func(context.Context) error { return errBoom })
+		err := g.Wait()
+		if tes := taskErrors(err); len(tes) != 1 || tes[0].Task != "app/w" {
+			t.Fatalf("Wait = %v, want the task's failure", err)
+		}
+		if !strings.Contains(err.Error(), `group "app": logger handler panicked at events_test.go:`) ||
+			!strings.Contains(err.Error(), `: handler broke`) {
+			t.Fatalf("Wait = %v, want the handler's panic named with its line", err)
+		}
+	})
+}
+
+func TestMainSurvivesAPanickingLogHandler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var stderr bytes.Buffer
+		code := -1
+		supervise.Main("app", func(ctx context.Context, g *supervise.Group) error { return nil },
+			supervise.MainContext(t.Context()), supervise.Signals(), supervise.Stderr(&stderr),
+			supervise.Exit(func(c int) { code = c }),
+			supervise.GroupOptions(supervise.Logger(slog.New(panickingHandler{}))))
+		if code != 1 || !strings.Contains(stderr.String(), "logger handler panicked at events_test.go:") {
+			t.Fatalf("exit %d, stderr:\n%s\nwant 1 and the handler's panic named", code, stderr.String())
 		}
 	})
 }

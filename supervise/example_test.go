@@ -132,3 +132,22 @@ func ExampleWithLimit() {
 	// Output:
 	// Wait: <nil>
 }
+
+// A request handler runs as a task on its own goroutine with Run: its
+// failure is returned to it, and does not cancel the server's group.
+func ExampleGroup_Run() {
+	g := supervise.New(context.Background(), "server", supervise.Logger(slog.New(slog.DiscardHandler)))
+	err := g.Run(context.Background(), "GET /orders/{id}", func(ctx context.Context) error {
+		var orders map[string]int
+		orders["42"]++ // panics: assignment to entry in nil map
+		return nil
+	})
+	var pe *supervise.PanicError
+	if errors.As(err, &pe) {
+		fmt.Println("request task:", pe.Task)
+	}
+	fmt.Println("Wait:", g.Wait())
+	// Output:
+	// request task: server/GET /orders/{id}
+	// Wait: <nil>
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -20,8 +19,9 @@ import (
 // Group runs named tasks and reports every failure. It must be created with
 // [New]. A Group is safe for use by multiple goroutines.
 //
-// Go must not be called after Wait or Shutdown has returned. Calling Go from
-// one of the group's own tasks while Wait is waiting is fine.
+// Go, TryGo and Run must not be called after Wait or Shutdown has returned.
+// Calling them from one of the group's own tasks while Wait is waiting is
+// fine.
 type Group struct {
 	path   string // the group's path; tasks are path + "/" + name
 	parent *task  // the task that created the group, when it runs under a Group
@@ -41,24 +41,17 @@ type Group struct {
 
 	continueOnError bool
 	noLabels        bool
-	foreignLabels   bool // ctx carries pprof labels other than tether's: tasks' labels must keep them
-
-	// live counts tasks started and not ended. A task that completes
-	// decrements it and pushes itself on exited without taking mu, so that
-	// ending tasks do not contend with Go; whoever next takes mu for the
-	// task list drains exited first.
-	live   atomic.Int32
-	exited atomic.Pointer[task] // ended tasks still in tasks, linked by nextExited
 
 	mu        sync.Mutex
+	idle      sync.Cond   // broadcast when live drops to 0 (L is &mu): Wait's way to wait, which allocates nothing
+	live      int         // tasks started (or waiting for a slot) and not ended
 	finished  bool        // Wait or Shutdown has decided the group is over: Go panics
 	finishing finishState // whether finish has run the Defers
 	gone      bool        // unregistered
-	tasks     taskList    // live tasks (and exited ones not yet drained)
+	tasks     taskList    // live tasks
 	first     taskName    // the first task name (most groups use one or a few)
 	started   int64
 	completed int64
-	idleCond  sync.Cond  // broadcast when live drops to 0 (L is &mu); Wait's way to wait, which allocates nothing
 	rare      *groupRare // nil until needed
 }
 
@@ -69,7 +62,7 @@ type Group struct {
 // Group.mu, which guards it.
 type groupRare struct {
 	names      map[string]*taskName // the task names other than the first
-	idle       chan struct{}        // closed when live drops to 0, if a waiter made it
+	idleCh     chan struct{}        // closed when live drops to 0, if a waiter made it
 	ownCause   error                // the cause this group cancelled itself with
 	fail       *failures            // nil until the first failure
 	early      []string             // quoted paths of tasks stopped or skipped because the parent context was done
@@ -80,6 +73,10 @@ type groupRare struct {
 	watch      runtime.Cleanup      // reports the group if it is collected with failures unseen
 	watched    bool
 	onLost     func(track.Handle) // tests only: receives the record of a lost group
+
+	faults      [2]*callbackFault // the first panic of the hook and of the logger's handler
+	runFailed   int64             // how many Run calls failed
+	runFailures []*TaskError      // the last keptRunFailures of them, oldest first
 }
 
 // more returns the group's rare part, allocating it. Called with g.mu held
@@ -105,7 +102,7 @@ const (
 )
 
 type counts struct {
-	failed, canceled, skipped, restarts int64
+	failed, panicked, canceled, skipped, restarts int64
 }
 
 // New returns a group whose tasks run under ctx. name names the group in
@@ -125,7 +122,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	if ctx == nil {
 		panic(fmt.Sprintf("supervise: New(nil, %q): pass the context the group's tasks run under", name))
 	}
-	checkName("New", "", name)
+	checkName("New", name)
 	var set settings
 	for i, o := range opts {
 		if o == nil {
@@ -156,13 +153,7 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	if set.logger != nil {
 		g.sink.logger = set.logger
 	}
-	g.idleCond.L = &g.mu
-	if !g.noLabels {
-		pprof.ForLabels(ctx, func(key, _ string) bool {
-			g.foreignLabels = key != track.LabelGroup && key != track.LabelTask
-			return !g.foreignLabels
-		})
-	}
+	g.idle.L = &g.mu
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if set.limit > 0 {
 		g.sem = semaphore.NewWeighted(int64(set.limit))
@@ -174,24 +165,44 @@ func New(ctx context.Context, name string, opts ...Option) *Group {
 	return g
 }
 
-// checkName panics unless name can be part of a path.
-func checkName(op, group, name string) {
-	ok := name != ""
-	for i := 0; ok && i < len(name); i++ {
-		ok = name[i] != '/' && name[i] != '#'
+// check panics unless g was made by New: a nil *Group or a zero Group
+// would otherwise die with a bare nil dereference somewhere inside.
+func (g *Group) check(op string) {
+	if g == nil {
+		panic("supervise: " + op + " on a nil *supervise.Group: create it with supervise.New")
 	}
-	if ok {
-		return
+	if g.ctx == nil {
+		panic("supervise: " + op + " on a zero supervise.Group: create it with supervise.New")
 	}
-	bad := "is empty"
+}
+
+// checkName panics unless name can be a group's name: not empty, without
+// '/' (which joins a path's parts) or '#' (which numbers repeated names).
+func checkName(op, name string) {
+	bad := ""
 	switch {
+	case name == "":
+		bad = "is empty"
 	case strings.ContainsRune(name, '/'):
 		bad = "contains '/' (paths join names with '/')"
 	case strings.ContainsRune(name, '#'):
 		bad = "contains '#' (paths number repeated names with '#')"
+	default:
+		return
 	}
-	if group == "" {
-		panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
+	panic(fmt.Sprintf("supervise: %s: the group name %q %s", op, name, bad))
+}
+
+// checkTaskName panics unless name can be a task's name: not empty, and
+// without '#' (which numbers repeated names). A task name may contain '/',
+// so that a request task can be named by its route ("GET /orders/{id}").
+func checkTaskName(op, group, name string) {
+	if name != "" && strings.IndexByte(name, '#') < 0 {
+		return
+	}
+	bad := "is empty"
+	if name != "" {
+		bad = "contains '#' (paths number repeated names with '#')"
 	}
 	panic(fmt.Sprintf("supervise: group %q: %s: the task name %q %s", group, op, name, bad))
 }
@@ -211,51 +222,127 @@ func checkName(op, group, name string) {
 //
 //go:noinline
 func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...TaskOption) {
-	site := track.Caller(0)
+	g.start("Go", track.Caller(0), name, fn, opts, false)
+}
+
+// TryGo is Go that does not wait for a [WithLimit] slot: it starts fn as a
+// task and returns true, or returns false at once when the group's limit
+// is reached (fn does not run, and no task is recorded), as errgroup's
+// TryGo does. It also returns false when the group's context is done (the
+// task is then recorded as skipped, as Go records it). Without WithLimit,
+// TryGo is Go that reports whether fn runs.
+//
+// TryGo panics where Go panics.
+//
+//go:noinline
+func (g *Group) TryGo(name string, fn func(ctx context.Context) error, opts ...TaskOption) bool {
+	return g.start("TryGo", track.Caller(0), name, fn, opts, true)
+}
+
+// start is Go and TryGo: it reports whether fn runs (or, for Go, will run
+// once it has a slot).
+func (g *Group) start(op string, site track.Site, name string, fn func(ctx context.Context) error, opts []TaskOption, try bool) bool {
+	g.check(op)
 	if fn == nil {
-		panic(fmt.Sprintf("supervise: group %q: Go(%q, nil) at %v: the task needs a function", g.path, name, site))
+		panic(fmt.Sprintf("supervise: group %q: %s(%q, nil) at %v: the task needs a function", g.path, op, name, site))
 	}
-	checkName("Go", g.path, name)
+	checkTaskName(op, g.path, name)
 	t := &task{g: g, fn: fn, site: site}
 	if len(opts) > 0 {
-		t.applyOptions(name, opts)
+		t.applyOptions(op, name, opts)
 	}
-	t.start = g.clock()
 	g.mu.Lock()
-	g.drainLocked()
-	if g.finished {
+	g.checkOpenLocked(op, name, site)
+	if try && g.sem != nil && g.ctx.Err() == nil && !g.sem.TryAcquire(1) {
 		g.mu.Unlock()
-		panic(fmt.Sprintf("supervise: group %q: Go(%q) at %v after Wait or Shutdown returned; start a new group", g.path, name, site))
+		return false
 	}
-	t.id.Path = g.taskPath(name)
+	c := g.name(name)
+	t.id.Path = c.next()
 	if g.ctx.Err() != nil {
 		g.more().counts.skipped++
 		g.noteSkipped(t)
 		g.mu.Unlock()
 		g.skip(t)
-		return
+		return false
 	}
-	g.live.Add(1)
+	t.Context = g.ctx
+	if !g.noLabels {
+		if c.ctx == nil {
+			c.ctx = pprof.WithLabels(g.ctx, c.labels)
+		}
+		t.Context = c.ctx
+	}
+	wait := g.sem != nil && !try
+	if wait {
+		t.state = stateWaiting
+	}
+	g.addLocked(t)
+	g.mu.Unlock()
+	if wait {
+		g.acquireSlot(t)
+	} else {
+		go t.run()
+	}
+	return true
+}
+
+// checkOpenLocked panics if Wait or Shutdown has returned: op(name) at site
+// is too late. Called with g.mu held; it unlocks before panicking.
+func (g *Group) checkOpenLocked(op, name string, site track.Site) {
+	if g.finished {
+		g.mu.Unlock()
+		if op == "Run" {
+			op = "Run(ctx, "
+		} else {
+			op += "("
+		}
+		panic(fmt.Sprintf("supervise: group %q: %s%q) at %v after Wait or Shutdown returned; start a new group", g.path, op, name, site))
+	}
+}
+
+// addLocked lists a new task as live. Called with g.mu held.
+func (g *Group) addLocked(t *task) {
+	t.start = g.clock()
+	g.live++
 	g.started++
 	g.tasks.push(t)
-	if g.sem == nil {
-		g.mu.Unlock()
-		go t.run()
-		return
+}
+
+// removeLocked takes an ended (or never started) task off the live list
+// and wakes Wait and Shutdown when it was the last. It reports whether the
+// group is now quiet (see quietLocked): the caller then calls leaveParent
+// after unlocking. Called with g.mu held.
+func (g *Group) removeLocked(t *task) (quiet bool) {
+	g.tasks.remove(t)
+	g.live--
+	if g.live == 0 {
+		g.idle.Broadcast()
+		if r := g.rare; r != nil && r.idleCh != nil {
+			close(r.idleCh)
+			r.idleCh = nil
+		}
 	}
-	t.state = stateWaiting
+	return g.quietLocked()
+}
+
+// unlock unlocks g.mu and, if removeLocked found the group quiet, takes it
+// out of its parent's tree.
+func (g *Group) unlock(quiet bool) {
 	g.mu.Unlock()
-	g.acquireSlot(t)
+	if quiet {
+		g.leaveParent()
+	}
 }
 
 // applyOptions applies Go's task options to t.
 //
 //go:noinline
-func (t *task) applyOptions(name string, opts []TaskOption) {
+func (t *task) applyOptions(op, name string, opts []TaskOption) {
 	var ts taskSettings
 	for i, o := range opts {
 		if o == nil {
-			panic(fmt.Sprintf("supervise: group %q: Go(%q): task option %d is nil", t.g.path, name, i))
+			panic(fmt.Sprintf("supervise: group %q: %s(%q): task option %d is nil", t.g.path, op, name, i))
 		}
 		ts = o.applyTask(ts)
 	}
@@ -269,12 +356,9 @@ func (t *task) applyOptions(name string, opts []TaskOption) {
 func (g *Group) acquireSlot(t *task) {
 	if err := g.sem.Acquire(g.ctx, 1); err != nil {
 		g.mu.Lock()
-		g.tasks.remove(t)
 		g.more().counts.skipped++
 		g.noteSkipped(t)
-		g.live.Add(-1)
-		g.wakeLocked()
-		g.mu.Unlock()
+		g.unlock(g.removeLocked(t))
 		g.skip(t)
 		return
 	}
@@ -302,32 +386,30 @@ func (g *Group) at(c int64) time.Time { return g.created.Add(time.Duration(c)) }
 // for the events of the common path.
 func (g *Group) now() time.Time { return g.at(g.clock()) }
 
-// taskName counts the tasks of one name in a group and builds their paths.
+// taskName counts the tasks of one name in a group, and holds what they
+// share: the first one's path, and their pprof labels.
+//
+// A task's labels name its group and its name, not its number ("app/worker"
+// for app/worker#7), so that they are built once per name and not per task:
+// a label set costs three allocations, which were the largest part of a
+// task's cost (BenchmarkGoWait, impl=tether against impl=tether-nolabels).
+// A goroutine dump names a task's goroutines by its role, then; a path
+// names the instance in events, errors and reports.
 type taskName struct {
-	n     int    // how many tasks had the name
-	path  string // the first one's path: group path + "/" + name
-	batch string // the paths of the next numbers, built ahead and sliced off
+	name   string
+	path   string          // the first task's path: group path + "/" + name; the tether.task label
+	n      int             // how many tasks had the name
+	labels pprof.LabelSet  // tether.group and tether.task
+	ctx    context.Context // the group's context with labels, built by the first Go task of the name
 }
 
-// taskPath returns the path of a new task named name: the group's path,
-// the name, and "#n" for the nth task of that name. Numbers are never
-// reused within a group, so a path names one task instance for the group's
-// whole life: a goroutine left behind by a task that ended keeps a label no
-// later task has. Called with g.mu held.
-//
-// Paths of repeated names are built in batches (one string holding the
-// next few paths, which later tasks slice), so that a task does not pay an
-// allocation for its path: a batch holds up to maxPathBatch paths and stays
-// in memory while any task whose path it holds is referenced.
-func (g *Group) taskPath(name string) string {
+// name returns the record of the group's tasks named name. Called with g.mu
+// held.
+func (g *Group) name(name string) *taskName {
 	c := &g.first
-	switch {
-	case c.n == 0:
-	case len(c.path) == len(g.path)+1+len(name) && c.path[len(g.path)+1:] == name:
-	default:
+	if c.path != "" && c.name != name {
 		r := g.more()
-		c = r.names[name]
-		if c == nil {
+		if c = r.names[name]; c == nil {
 			if r.names == nil {
 				r.names = make(map[string]*taskName)
 			}
@@ -335,96 +417,42 @@ func (g *Group) taskPath(name string) string {
 			r.names[name] = c
 		}
 	}
+	if c.path == "" {
+		c.name, c.path = name, g.path+"/"+name
+		c.labels = pprof.Labels(track.LabelGroup, g.path, track.LabelTask, c.path)
+	}
+	return c
+}
+
+// labelPath returns the tether.task label of the task with path p: p
+// without its "#n" (see taskName).
+func labelPath(p string) string {
+	i := strings.LastIndexByte(p, '#')
+	if i < 0 || i == len(p)-1 {
+		return p
+	}
+	for _, c := range p[i+1:] {
+		if c < '0' || c > '9' {
+			return p
+		}
+	}
+	return p[:i]
+}
+
+// next returns the path of the name's next task: the name's path, then
+// path#2, path#3... Numbers are never reused within a group, so a path
+// names one task instance for the group's whole life.
+//
+// Each path is its own string: one allocation, about 60ns of a task
+// (BenchmarkGoWait, tasks=100). Paths sliced from a string built for a batch
+// of numbers saved an allocation but less than 15% of Go+Wait, which is not
+// worth the code.
+func (c *taskName) next() string {
 	c.n++
 	if c.n == 1 {
-		c.path = g.path + "/" + name
 		return c.path
 	}
-	if c.batch == "" {
-		c.batch = pathBatch(c.path, c.n, min(maxPathBatch, max(minPathBatch, c.n-1)))
-	}
-	l := len(c.path) + 1 + digits(c.n)
-	p := c.batch[:l]
-	c.batch = c.batch[l:]
-	return p
-}
-
-// The number of paths built at once for a repeated task name: the batch
-// grows with the count, so that a name used twice wastes little and a name
-// used thousands of times pays one allocation per maxPathBatch tasks.
-const (
-	minPathBatch = 4
-	maxPathBatch = 32
-)
-
-// pathBatch returns the paths prefix#n, prefix#n+1, ... for count numbers,
-// concatenated: one allocation.
-func pathBatch(prefix string, n, count int) string {
-	last := n + count - 1
-	var b strings.Builder
-	b.Grow(count * (len(prefix) + 1 + digits(last)))
-	var buf [64]byte
-	short := len(prefix)+1+20 <= len(buf) // prefix, '#' and any int64
-	p := append(buf[:0], prefix[:min(len(prefix), len(buf))]...)
-	for k := n; k <= last; k++ {
-		if short {
-			b.Write(strconv.AppendInt(append(p, '#'), int64(k), 10))
-		} else {
-			b.WriteString(prefix)
-			b.WriteByte('#')
-			b.WriteString(strconv.Itoa(k))
-		}
-	}
-	return b.String()
-}
-
-// digits returns the number of decimal digits of n > 0.
-func digits(n int) int {
-	d := 1
-	for n >= 10 {
-		n /= 10
-		d++
-	}
-	return d
-}
-
-// wakeLocked wakes the waiters of Wait and Shutdown if no task is live.
-// Called with g.mu held.
-func (g *Group) wakeLocked() {
-	if g.live.Load() != 0 {
-		return
-	}
-	g.idleCond.Broadcast()
-	if r := g.rare; r != nil && r.idle != nil {
-		close(r.idle)
-		r.idle = nil
-	}
-}
-
-// drainLocked takes the tasks that completed without the lock off the task
-// list. Called with g.mu held.
-func (g *Group) drainLocked() {
-	if g.exited.Load() == nil {
-		return
-	}
-	for t := g.exited.Swap(nil); t != nil; {
-		next := t.nextExited
-		t.nextExited = nil
-		g.tasks.remove(t)
-		g.completed++ // only completed tasks take this way out
-		t = next
-	}
-}
-
-// pushExited adds a completed task to the exited stack.
-func (g *Group) pushExited(t *task) {
-	for {
-		head := g.exited.Load()
-		t.nextExited = head
-		if g.exited.CompareAndSwap(head, t) {
-			return
-		}
-	}
+	return c.path + "#" + strconv.Itoa(c.n)
 }
 
 // noteSkipped records a skipped task among those stopped by the parent's
@@ -444,8 +472,8 @@ func (g *Group) canceledBySelf() bool {
 }
 
 func (g *Group) skip(t *task) {
-	if g.sink.wants(g.ctx, Skipped) {
-		g.sink.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
+	if g.wants(g.ctx, Skipped) {
+		g.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
 	}
 }
 
@@ -458,6 +486,7 @@ func (g *Group) skip(t *task) {
 //
 //go:noinline
 func (g *Group) Defer(name string, fn func(ctx context.Context) error) {
+	g.check("Defer")
 	if fn == nil {
 		panic(fmt.Sprintf("supervise: group %q: Defer(%q, nil): the step needs a function", g.path, name))
 	}

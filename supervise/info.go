@@ -27,13 +27,13 @@ type TaskInfo struct {
 // tasks of the groups it created. It is a snapshot: tasks may end or start
 // while it is read.
 func (g *Group) Tasks() []TaskInfo {
+	g.check("Tasks")
 	type pending struct {
 		i        int
 		children []*Group
 	}
 	g.mu.Lock()
-	g.drainLocked()
-	infos := make([]TaskInfo, 0, g.live.Load())
+	infos := make([]TaskInfo, 0, g.live)
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
@@ -61,8 +61,7 @@ func (g *Group) describe() track.State {
 	owner := g.owner()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.drainLocked()
-	live := g.live.Load()
+	live := g.live
 	var c counts
 	var fail *failures
 	if r := g.rare; r != nil {
@@ -79,6 +78,7 @@ func (g *Group) describe() track.State {
 			{Name: "started", Value: g.started},
 			{Name: "completed", Value: g.completed},
 			{Name: "failed", Value: c.failed},
+			{Name: "panicked", Value: c.panicked},
 			{Name: "canceled", Value: c.canceled},
 			{Name: "skipped", Value: c.skipped},
 			{Name: "restarts", Value: c.restarts},
@@ -108,7 +108,7 @@ func (g *Group) describe() track.State {
 		st.Problems = append(st.Problems, plural(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
 	if g.finished && live > 0 {
-		st.Problems = append(st.Problems, plural(int(live), "task", "tasks")+" still running after Shutdown")
+		st.Problems = append(st.Problems, plural(live, "task", "tasks")+" still running after Shutdown")
 	}
 	return st
 }
@@ -168,6 +168,9 @@ func reportUnobserved(f *failures) {
 	if l == nil {
 		l = slog.Default()
 	}
+	// This runs on the runtime's cleanup goroutine: a panicking handler
+	// must not crash the process. The lost record says the same.
+	defer func() { _ = recover() }()
 	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %s never observed:\n\t%s",
 		f.group, site, plural(n, "failure", "failures"), strings.Join(msgs, "\n\t")),
 		slog.String("group", f.group),

@@ -38,11 +38,11 @@ type failures struct {
 // Wait may be called more than once and concurrently; each call waits and
 // returns the same failures. Go must not be called after Wait returns.
 func (g *Group) Wait() error {
+	g.check("Wait")
 	g.mu.Lock()
-	for g.live.Load() > 0 {
-		g.idleCond.Wait()
+	for g.live > 0 {
+		g.idle.Wait()
 	}
-	g.drainLocked()
 	g.finished = true
 	g.mu.Unlock()
 	return g.finish(nil, nil)
@@ -51,13 +51,14 @@ func (g *Group) Wait() error {
 // Shutdown cancels the group's context with a cause matching [ErrShutdown],
 // waits for its tasks until they have all ended or ctx is done, runs the
 // Defers with ctx, and returns what Wait returns plus, for each task still
-// running (in this group or, recursively, in groups its tasks created), a
-// *[StopError] with the task's path, where it was started, and its
-// goroutine's current stack.
+// running (in this group or, recursively, in groups its tasks created), an
+// error matching [ErrNotStopped] that names the task, where it was started,
+// and the current stacks of its goroutines.
 //
 // Shutdown may be called more than once, and after Wait. Go must not be
 // called after Shutdown returns. Shutdown panics if ctx is nil.
 func (g *Group) Shutdown(ctx context.Context) error {
+	g.check("Shutdown")
 	if ctx == nil {
 		panic(fmt.Sprintf("supervise: group %q: Shutdown(nil): pass a context bounding the wait", g.path))
 	}
@@ -75,7 +76,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 
 	g.mu.Lock()
 wait:
-	for g.live.Load() > 0 {
+	for g.live > 0 {
 		ch := g.idleChan()
 		g.mu.Unlock()
 		select {
@@ -86,9 +87,8 @@ wait:
 			break wait
 		}
 	}
-	g.drainLocked()
 	g.finished = true
-	stragglers := g.live.Load() > 0
+	stragglers := g.live > 0
 	g.mu.Unlock()
 
 	var unstopped []error
@@ -102,10 +102,40 @@ wait:
 // held and live > 0.
 func (g *Group) idleChan() chan struct{} {
 	r := g.more()
-	if r.idle == nil {
-		r.idle = make(chan struct{})
+	if r.idleCh == nil {
+		r.idleCh = make(chan struct{})
 	}
-	return r.idle
+	return r.idleCh
+}
+
+// unstoppedErrors returns a *stopError for every task still running in the
+// group and, recursively, in the groups its tasks created, each with the
+// stacks of the goroutines labelled with its name (see taskName: tasks of
+// one name share their labels, so their stacks are listed together).
+func (g *Group) unstoppedErrors(waited time.Duration) []error {
+	var all []TaskInfo
+	var walk func([]TaskInfo)
+	walk = func(ts []TaskInfo) {
+		for _, t := range ts {
+			all = append(all, t)
+			walk(t.Children)
+		}
+	}
+	walk(g.Tasks())
+	if len(all) == 0 {
+		return nil
+	}
+	paths := make([]string, len(all))
+	for i, t := range all {
+		paths[i] = labelPath(t.Path)
+	}
+	stacks := taskStacks(paths)
+	now := time.Now()
+	errs := make([]error, len(all))
+	for i, t := range all {
+		errs[i] = &stopError{Task: t.Path, Site: t.Site, Running: now.Sub(t.Since), Waited: waited, Stack: stacks[labelPath(t.Path)]}
+	}
+	return errs
 }
 
 // finish runs once per group, after finished is set: it cancels the group's
@@ -169,6 +199,12 @@ func (g *Group) resultLocked(unstopped []error) error {
 		if r.deferErr != nil {
 			errs = append(errs, r.deferErr)
 		}
+		for _, f := range r.faults {
+			if f != nil {
+				c := *f // f.count may still grow
+				errs = append(errs, &c)
+			}
+		}
 	}
 	quiet := g.quietLocked()
 	g.mu.Unlock()
@@ -207,7 +243,7 @@ func (e *canceledError) Unwrap() error { return e.cause }
 // caller then calls leaveParent, after unlocking, to leave the parent's
 // tree. Called with g.mu held.
 func (g *Group) quietLocked() bool {
-	if g.gone || g.finishing != finishDone || g.live.Load() != 0 {
+	if g.gone || g.finishing != finishDone || g.live != 0 {
 		return false
 	}
 	g.gone = true

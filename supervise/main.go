@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,15 +44,13 @@ import (
 // stderr, and logs it, if anything is still running or held: a lease never
 // released, a goroutine never stopped, a cleanup step never run.
 //
-// The exit code is 0 for a clean run, 1 if a task (or run) failed, a Defer
-// failed, or a task did not stop in time, and [LeakExitCode] (1 by default)
-// if the run was otherwise clean but the report was not. Main returns only
-// if the function given with [Exit] returns.
+// The exit code is 0 for a clean run, and 1 if a task (or run) failed, a
+// Defer failed, a task did not stop in time, or the leak report was not
+// clean. Main returns only if the function given with [Exit] returns.
 func Main(name string, run func(ctx context.Context, g *Group) error, opts ...MainOption) {
 	m := mainSettings{
 		ctx:             context.Background(),
 		shutdownTimeout: 10 * time.Second,
-		leakExit:        1,
 		exit:            os.Exit,
 		stderr:          os.Stderr,
 		signals:         []os.Signal{os.Interrupt, syscall.SIGTERM},
@@ -74,7 +73,6 @@ type MainOption interface{ applyMain(*mainSettings) }
 type mainSettings struct {
 	ctx             context.Context
 	shutdownTimeout time.Duration
-	leakExit        int
 	exit            func(int)
 	stderr          io.Writer
 	signals         []os.Signal
@@ -94,13 +92,6 @@ func ShutdownTimeout(d time.Duration) MainOption {
 		panic(fmt.Sprintf("supervise: ShutdownTimeout(%v): the shutdown needs a positive deadline", d))
 	}
 	return mainFunc(func(m *mainSettings) { m.shutdownTimeout = d })
-}
-
-// LeakExitCode sets Main's exit code for a run that was clean except for
-// its leak report (1 by default). LeakExitCode(0) reports leaks without
-// failing the process.
-func LeakExitCode(code int) MainOption {
-	return mainFunc(func(m *mainSettings) { m.leakExit = code })
 }
 
 // GroupOptions are passed to the root group's New: Logger, OnEvent,
@@ -164,7 +155,6 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	// turned into Shutdown below, so that every cancellation is the
 	// group's own and not a failure.
 	g := New(context.WithoutCancel(m.ctx), name, m.groupOpts...)
-	logger := g.sink.log()
 	g.Go("main", func(ctx context.Context) error { return run(ctx, g) })
 
 	var reason string
@@ -178,7 +168,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	case <-m.ctx.Done():
 		reason = "context: " + context.Cause(m.ctx).Error()
 	}
-	logger.Info("supervise: shutting down", "group", g.path, "reason", reason, "timeout", m.shutdownTimeout)
+	g.log(slog.LevelInfo, "supervise: shutting down", "group", g.path, "reason", reason, "timeout", m.shutdownTimeout)
 
 	sctx, cancel := context.WithTimeoutCause(context.WithoutCancel(m.ctx), m.shutdownTimeout,
 		fmt.Errorf("supervise: main %q: shutdown took longer than %v", name, m.shutdownTimeout))
@@ -188,7 +178,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		// runMain: cancel unblocks it.
 		select {
 		case s := <-sig:
-			logger.Warn("supervise: second signal, not waiting any longer", "group", g.path, "signal", s.String())
+			g.log(slog.LevelWarn, "supervise: second signal, not waiting any longer", "group", g.path, "signal", s.String())
 			cancel()
 		case <-sctx.Done():
 		}
@@ -203,17 +193,22 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		// The whole error is on stderr; the log record carries its first
 		// line, so a terminal showing both does not repeat every stack.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		logger.Error("supervise: service failed", "group", g.path, "err", msg)
+		g.log(slog.LevelError, "supervise: service failed", "group", g.path, "err", msg)
+	}
+	if n, last := g.runFailures(); n > 0 {
+		// Not a failure of the service: each was returned to Run's caller.
+		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, plural(int(n), "Run call failed", "Run calls failed"), len(last))
+		for _, te := range last {
+			fmt.Fprintf(m.stderr, "\t* %s\n", strings.TrimPrefix(te.Error(), "supervise: "))
+		}
 	}
 	report := settledReport(m.reportOpts)
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)
-		logger.Error("supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
-		if code == 0 {
-			code = m.leakExit
-		}
+		g.log(slog.LevelError, "supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
+		code = 1
 	}
-	logger.Info("supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
+	g.log(slog.LevelInfo, "supervise: stopped", "group", g.path, "ran", time.Since(start), "exit", code)
 	return code
 }
 
@@ -243,7 +238,7 @@ func settledReport(opts []leakcheck.Option) *leakcheck.Report {
 func (g *Group) tasksEnded() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.live.Load() == 0 {
+	if g.live == 0 {
 		ch := make(chan struct{})
 		close(ch)
 		return ch

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/leakcheck"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -179,45 +180,38 @@ func TestMainShutdownOverrun(t *testing.T) {
 	})
 }
 
-func TestMainLeakExitCode(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []supervise.MainOption
-		want int
-	}{
-		{"default", nil, 1},
-		{"LeakExitCode(3)", []supervise.MainOption{supervise.LeakExitCode(3)}, 3},
-		{"LeakExitCode(0)", []supervise.MainOption{supervise.LeakExitCode(0)}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				stop := make(chan struct{})
-				var goLine int
-				r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
-					_, _, goLine, _ = runtime.Caller(0)
-					go func() { <-stop }() // a raw goroutine nobody stops
-					return nil
-				}, tc.opts...)
-				out := r.stderr.String()
-				if r.code != tc.want {
-					t.Errorf("exit %d, want %d", r.code, tc.want)
-				}
-				want := fmt.Sprintf("started inside the task: chan receive, created at main_func_test.go:%d", goLine+1)
-				if !strings.Contains(out, "task app/main") || !strings.Contains(out, want) {
-					t.Errorf("report does not attribute the goroutine to app/main at line %d:\n%s", goLine+1, out)
-				}
-				close(stop)
-			})
+func TestMainLeakFailsTheRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		var goLine int
+		r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
+			_, _, goLine, _ = runtime.Caller(0)
+			go func() { <-stop }() // a raw goroutine nobody stops
+			return nil
 		})
-	}
+		out := r.stderr.String()
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		want := fmt.Sprintf("started inside the task: chan receive, created at main_func_test.go:%d", goLine+1)
+		if !strings.Contains(out, "task app/main") || !strings.Contains(out, want) {
+			t.Errorf("report does not attribute the goroutine to app/main at line %d:\n%s", goLine+1, out)
+		}
+		close(stop)
+	})
 }
 
 // TestMainSignals sends real signals to the test process: SIGTERM stops the
 // service, and a second one cuts a stuck shutdown short.
+//
+// The second signal is sent only once Main has taken the first (it logs
+// "shutting down"): two signals sent before Main reads the first can
+// arrive as one (os/signal coalesces a pending signal), and Main would
+// then wait its whole ShutdownTimeout.
 func TestMainSignals(t *testing.T) {
 	release := make(chan struct{})
-	defer close(release)
 	started := make(chan struct{})
+	logs := &signalLog{shuttingDown: make(chan struct{}), failed: release}
 	var stderr bytes.Buffer
 	code := -1
 	done := make(chan struct{})
@@ -228,24 +222,48 @@ func TestMainSignals(t *testing.T) {
 			close(started)
 			return nil
 		},
+			// This goroutine, which waits for Main, is not a leak.
+			supervise.ReportOptions(leakcheck.IgnoreTopFunction("github.com/tether-go/tether/supervise_test.TestMainSignals")),
 			supervise.ShutdownTimeout(time.Hour),
 			supervise.Exit(func(c int) { code = c }),
 			supervise.Stderr(&stderr),
-			supervise.LeakExitCode(0),
-			supervise.GroupOptions(supervise.Logger(slog.New(slog.DiscardHandler))))
+			supervise.GroupOptions(supervise.Logger(slog.New(logs))))
 	}()
 	<-started // Main installed its signal handler before it ran run
-	for range 2 {
-		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond) // let Main see them as two signals, not one
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-logs.shuttingDown
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
 	<-done // without the second signal Main would wait an hour
-	if code != 1 || !strings.Contains(stderr.String(), "app/stubborn") {
+	if code != 1 || !strings.Contains(stderr.String(), "app/stubborn") || !strings.Contains(stderr.String(), "did not stop") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 }
+
+// signalLog is TestMainSignals's handshake with Main through its log: it
+// closes shuttingDown when Main has taken the first signal, and failed
+// (which lets the stubborn task end, so that the leak report after it is
+// clean at once) when Main has given up on the shutdown.
+type signalLog struct {
+	once1, once2         sync.Once
+	shuttingDown, failed chan struct{}
+}
+
+func (h *signalLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *signalLog) Handle(_ context.Context, r slog.Record) error {
+	switch r.Message {
+	case "supervise: shutting down":
+		h.once1.Do(func() { close(h.shuttingDown) })
+	case "supervise: service failed":
+		h.once2.Do(func() { close(h.failed) })
+	}
+	return nil
+}
+func (h *signalLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *signalLog) WithGroup(string) slog.Handler      { return h }
 
 func TestMainBadInput(t *testing.T) {
 	for _, tc := range []struct {
@@ -270,4 +288,30 @@ func TestMainBadInput(t *testing.T) {
 			tc.call()
 		})
 	}
+}
+
+func TestMainListsTheLastRunFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := runMain(t, t.Context(), func(ctx context.Context, g *supervise.Group) error {
+			for i := range 10 {
+				g.Run(ctx, "req", func(context.Context) error {
+					if i == 9 {
+						panic("last one")
+					}
+					return fmt.Errorf("request %d", i+1)
+				})
+			}
+			return nil
+		})
+		out := r.stderr.String()
+		if r.code != 0 {
+			t.Errorf("exit %d, want 0: Run's failures are its callers'", r.code)
+		}
+		if !strings.Contains(out, `supervise: main "app": 10 Run calls failed (each returned to its caller); the last 8:`) ||
+			!strings.Contains(out, `task "app/req#3" `) || !strings.Contains(out, "request 3\n") ||
+			!strings.Contains(out, `task "app/req#10" `) || !strings.Contains(out, "panicked at") ||
+			strings.Contains(out, "request 2\n") {
+			t.Errorf("stderr does not list the last 8 of 10 Run failures:\n%s", out)
+		}
+	})
 }

@@ -55,6 +55,8 @@ func (o loggerOption) apply(s settings) settings { s.logger = o.l; return s }
 // Logger sets the logger of the group's events (see [Event] for levels).
 // Child groups inherit it. By default events go to slog.Default() as it is
 // when each is logged. To silence them, pass slog.New(slog.DiscardHandler).
+// A panic in the Handle method of l's handler is recovered, and Wait
+// returns it with its line.
 // Logger panics if l is nil.
 func Logger(l *slog.Logger) Option {
 	if l == nil {
@@ -70,7 +72,9 @@ func (h hookOption) apply(s settings) settings { s.hook = h; return s }
 // OnEvent calls fn with every event of the group and of its child groups,
 // synchronously, on the goroutine where the event happens (usually the
 // task's own). fn must be safe for concurrent use and must not block: copy
-// what you need and return. OnEvent panics if fn is nil.
+// what you need and return. A panic in fn is recovered and logged with its
+// line, and Wait returns it; it does not disturb the task. OnEvent panics
+// if fn is nil.
 func OnEvent(fn func(Event)) Option {
 	if fn == nil {
 		panic("supervise: OnEvent(nil): pass a function")
@@ -94,8 +98,8 @@ type timeoutOption time.Duration
 func (d timeoutOption) applyTask(s taskSettings) taskSettings { s.timeout = time.Duration(d); return s }
 
 // Timeout bounds each run of the task: its context is done d after it
-// starts (or restarts), with a *[TimeoutError] naming the task and d as the
-// cause. Timeout panics unless d > 0.
+// starts (or restarts), with a cause that names the task and d and matches
+// context.DeadlineExceeded. Timeout panics unless d > 0.
 func Timeout(d time.Duration) TaskOption {
 	if d <= 0 {
 		panic(fmt.Sprintf("supervise: Timeout(%v): the timeout must be positive", d))

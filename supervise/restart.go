@@ -80,7 +80,6 @@ func (p Policy) withDefaults() Policy {
 // by the task's own goroutine.
 type restarts struct {
 	times  []time.Time    // restart times within the window, oldest first
-	total  int            //
 	began  time.Time      // when the current run began, once restarted
 	random func() float64 // the jitter source, in [0, 1)
 }
@@ -118,5 +117,4 @@ func (r *restarts) next(p *Policy, now time.Time) (delay time.Duration, recent i
 // record notes a restart made at at (after its delay).
 func (r *restarts) record(at time.Time) {
 	r.times = append(r.times, at)
-	r.total++
 }

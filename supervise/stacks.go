@@ -5,39 +5,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tether-go/tether/internal/track"
 )
-
-// unstoppedErrors returns a *StopError for every task still running in the
-// group and, recursively, in the groups its tasks created, each with its
-// goroutine's stack.
-func (g *Group) unstoppedErrors(waited time.Duration) []error {
-	var all []TaskInfo
-	var walk func([]TaskInfo)
-	walk = func(ts []TaskInfo) {
-		for _, t := range ts {
-			all = append(all, t)
-			walk(t.Children)
-		}
-	}
-	walk(g.Tasks())
-	if len(all) == 0 {
-		return nil
-	}
-	paths := make([]string, len(all))
-	for i, t := range all {
-		paths[i] = t.Path
-	}
-	stacks := taskStacks(paths)
-	now := time.Now()
-	errs := make([]error, len(all))
-	for i, t := range all {
-		errs[i] = &StopError{Task: t.Path, Site: t.Site, Running: now.Sub(t.Since), Waited: waited, Stack: stacks[t.Path]}
-	}
-	return errs
-}
 
 // taskStacks returns the stacks of the goroutines labelled with each task
 // path (the task's own goroutine first, then those it started), from the

@@ -1,6 +1,7 @@
 // Command debugpage runs a small ledger service that serves leakcheck's live
-// page on a loopback port. Open the printed URL; add ?format=json for the
-// machine form, ?mode=full for wait reasons. Ctrl-C stops it.
+// page on a loopback port, and tether's metrics for Prometheus next to it.
+// Open the printed URL; add ?format=json for the machine form, ?mode=full
+// for wait reasons. Ctrl-C stops it.
 //
 //	go run ./examples/debugpage
 package main
@@ -14,6 +15,10 @@ import (
 
 func main() {
 	addr := make(chan string, 1)
-	go func() { fmt.Println("live page:", <-addr, "(Ctrl-C to stop)") }()
+	go func() {
+		base := <-addr
+		fmt.Println("live page:", base+"/debug/tether", "(Ctrl-C to stop)")
+		fmt.Println("metrics:  ", base+"/metrics")
+	}()
 	supervise.Main("ledger", debugpage.Service(debugpage.Config{Addr: addr}))
 }

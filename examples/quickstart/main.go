@@ -1,17 +1,20 @@
 // Command quickstart is the service in the README: a pool of database
-// connections, workers under supervision, a guarded counter, and
-// supervise.Main for signals, shutdown and the leak report.
+// connections, workers under supervision, a guarded counter, an HTTP
+// server whose requests are tasks, and supervise.Main for signals, shutdown
+// and the leak report. It serves until Ctrl-C.
 package main
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/tether-go/tether/guard"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/supervise"
+	"github.com/tether-go/tether/supervise/httptask"
 	_ "modernc.org/sqlite"
 )
 
@@ -43,6 +46,12 @@ func main() {
 				})
 			})
 		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /queries", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, queries.Load().Value) // runs as the task "app/GET /queries"
+		})
+		srv := &http.Server{Addr: "localhost:8080", Handler: httptask.Handler(g, mux)}
+		httptask.Serve(g, "http", srv) // on SIGINT or SIGTERM: stops taking requests, waits for those in flight
 		g.Defer("report", func(context.Context) error {
 			fmt.Println("queries:", queries.Load().Value) // 8, never fewer
 			return nil

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -215,9 +216,20 @@ func tourDebugPage(ctx context.Context, t *tour) error {
 	for _, e := range r.Info {
 		t.line("last conflict of guard %q: %s", e.ObjectName, e.Detail)
 	}
+	t.line("GET /metrics, for Prometheus (OpenTelemetry instruments read from the same registry):")
+	for _, l := range strings.Split(res.Metrics, "\n") {
+		if strings.HasPrefix(l, "db_client_connection_count{") || strings.HasPrefix(l, "tether_guard_conflicts_total{") ||
+			strings.HasPrefix(l, "tether_task_running{") {
+			t.line("  %s", otelScope.ReplaceAllString(l, ""))
+		}
+	}
 	t.section("run it yourself and open the page: go run ./examples/debugpage")
 	return nil
 }
+
+// otelScope matches the instrumentation-scope labels the exporter adds to
+// every sample, which the tour leaves out.
+var otelScope = regexp.MustCompile(`,?otel_scope_[a-z_]+="[^"]*"`)
 
 func plural(n int64, noun string) string {
 	switch {

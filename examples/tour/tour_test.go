@@ -27,7 +27,7 @@ func TestTour(t *testing.T) {
 		"== 3/6 background", `task "inventory/sync"`, "panicked at background.go:",
 		"== 4/6 scores", "stale write by league/bonus",
 		"== 5/6 shutdown", "database closed", `task "shop/reaper"`,
-		"== 6/6 debugpage", `lease #`, "ledger/report",
+		"== 6/6 debugpage", `lease #`, "ledger/report", `db_client_connection_count{db_client_connection_pool_name="ledger-db",db_client_connection_state="used"} 1`,
 		"Tour done",
 	} {
 		if !strings.Contains(text, want) {

@@ -1,10 +1,14 @@
 // Package debugpage serves leakcheck's live page from a running service:
 // tasks as a tree, the pool with its holders and a utilisation bar, the
 // guard with its conflicts, and any goroutine no task owns. This is what an
-// operator opens at 3 AM instead of reading a goroutine dump.
+// operator opens at 3 AM instead of reading a goroutine dump. Next to it,
+// /metrics serves tether's OpenTelemetry instruments to Prometheus: the
+// pool's connections by state, tasks by group, guard conflicts.
 //
-// The page is mounted by the service itself, on a loopback port: leakcheck
-// never registers it anywhere.
+// The debug server runs as a task (httptask.Serve) and each request to it
+// as a task named by its route (httptask.Handler): the page lists the
+// request that is rendering it. It is mounted by the service itself, on a
+// loopback port: leakcheck never registers it anywhere.
 package debugpage
 
 import (
@@ -24,6 +28,7 @@ import (
 	"github.com/tether-go/tether/leakcheck"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/supervise"
+	"github.com/tether-go/tether/supervise/httptask"
 )
 
 // Config is what Service needs from its caller.
@@ -56,13 +61,18 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 		g.Defer("db pool", p.Shutdown)
 		balances := guard.NewMap[string, int]("balances")
 
+		promMetrics, err := metricsHandler(g)
+		if err != nil {
+			return err
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/debug/tether", leakcheck.Handler())
-		g.Go("debug", func(ctx context.Context) error { return serve(ctx, ln, mux) })
+		mux.Handle("GET /debug/tether", leakcheck.Handler())
+		mux.Handle("GET /metrics", promMetrics)
+		httptask.Serve(g, "debug", &http.Server{Handler: httptask.Handler(g, mux)}, httptask.Listener(ln))
 
 		// Ready is closed by whichever of the two events below comes last.
 		var pending atomic.Int32
@@ -84,7 +94,7 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 			return ctx.Err()
 		})
 		g.Go("ingest", func(ctx context.Context) error { return ingest(ctx, balances, arrived) })
-		cfg.Addr <- "http://" + ln.Addr().String() + "/debug/tether"
+		cfg.Addr <- "http://" + ln.Addr().String()
 		return nil
 	}
 }
@@ -139,26 +149,12 @@ func post(ctx context.Context, balances *guard.Map[string, int]) error {
 	}
 }
 
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return ctx }}
-	server := supervise.New(ctx, "server")
-	server.Go("listen", func(context.Context) error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	return errors.Join(srv.Shutdown(sctx), server.Wait())
-}
-
 // Result is what the page showed.
 type Result struct {
-	URL      string
+	URL      string            // the page's
 	Report   *leakcheck.Report // the page's JSON form
 	HTML     string            // the page
+	Metrics  string            // GET /metrics: Prometheus's text format
 	ExitCode int
 }
 
@@ -183,7 +179,8 @@ func Run(ctx context.Context, w io.Writer) (*Result, error) {
 		case <-runCtx.Done():
 			return
 		}
-		res.Report, res.HTML, fetchErr = fetch(res.URL)
+		res.Report, res.HTML, res.Metrics, fetchErr = fetch(res.URL)
+		res.URL += pagePath
 	}()
 	quiet := slog.New(slog.DiscardHandler)
 	supervise.Main("ledger", Service(Config{Addr: addr, Ready: ready, Logger: quiet}),

@@ -9,8 +9,13 @@ import (
 	"github.com/tether-go/tether/leakcheck"
 )
 
-// fetch gets the page as HTML and as JSON.
-func fetch(url string) (*leakcheck.Report, string, error) {
+// pagePath is where the service mounts leakcheck's page.
+const pagePath = "/debug/tether"
+
+// fetch gets the page as HTML and as JSON, and the metrics, from the
+// server at base.
+func fetch(base string) (*leakcheck.Report, string, string, error) {
+	url := base + pagePath
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(u string) ([]byte, error) {
 		resp, err := client.Get(u)
@@ -25,15 +30,19 @@ func fetch(url string) (*leakcheck.Report, string, error) {
 	}
 	page, err := get(url)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	body, err := get(url + "?format=json")
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	var r leakcheck.Report
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return &r, string(page), nil
+	metrics, err := get(base + "/metrics")
+	if err != nil {
+		return nil, "", "", err
+	}
+	return &r, string(page), string(metrics), nil
 }

@@ -13,7 +13,6 @@ package shutdown
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"github.com/tether-go/tether/examples/internal/exampledb"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/supervise"
+	"github.com/tether-go/tether/supervise/httptask"
 )
 
 // Bug is what the -leak variant shows, in one line.
@@ -74,7 +74,15 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 		if err != nil {
 			return err
 		}
-		g.Go("http", func(ctx context.Context) error { return serve(ctx, w, ln, jobs, p) })
+		// The server is a task ("shop/http"), and each request a task named
+		// by its route ("shop/POST /orders"): a lease a handler takes is
+		// held by its request. When the group stops, the server stops
+		// taking requests and lets those in flight finish.
+		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, routes(jobs, p))}, httptask.Listener(ln))
+		g.Defer("http server", func(context.Context) error {
+			fmt.Fprintln(w, "  stop: http server stopped") // Defers run once every task, the server's included, has ended
+			return nil
+		})
 		g.Go("jobs", func(ctx context.Context) error { return work(ctx, w, jobs, p) })
 		if leak {
 			g.Go("reaper", func(ctx context.Context) error { return reap(ctx, p, release) })
@@ -85,9 +93,8 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 	}
 }
 
-// serve runs the HTTP server until ctx ends, then shuts it down, letting
-// requests in flight finish.
-func serve(ctx context.Context, w io.Writer, ln net.Listener, jobs chan<- string, p *pool.Pool[*sql.Conn]) error {
+// routes are the shop's HTTP routes.
+func routes(jobs chan<- string, p *pool.Pool[*sql.Conn]) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(rw http.ResponseWriter, r *http.Request) {
 		select {
@@ -107,22 +114,7 @@ func serve(ctx context.Context, w io.Writer, ln net.Listener, jobs chan<- string
 		}
 		fmt.Fprintln(rw, n)
 	})
-	// Requests run with the task's context, so a lease a handler takes is
-	// held by the task "shop/http".
-	srv := &http.Server{Handler: mux, BaseContext: func(net.Listener) context.Context { return ctx }}
-	server := supervise.New(ctx, "server")
-	server.Go("listen", func(context.Context) error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	err := errors.Join(srv.Shutdown(sctx), server.Wait())
-	fmt.Fprintln(w, "  stop: http server stopped")
-	return err
+	return mux
 }
 
 // work runs two workers that store orders until ctx ends.

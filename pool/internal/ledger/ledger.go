@@ -67,6 +67,11 @@ type Config[P any] struct {
 	// registry state the ledger reports for leak reports; c are the
 	// ledger's counts at that moment.
 	Describe func(st *track.State, c Counts)
+	// Stats, if set, fills in the numbers of st only the owner knows (a
+	// driver pool's idle connections, its idle limits) when package
+	// metrics reads the pool; st holds the ledger's numbers already (see
+	// PoolStats).
+	Stats func(st *track.PoolStats)
 	// Site is where the owner was created (its New, Open or Wrap).
 	Site track.Site
 }

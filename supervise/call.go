@@ -1,0 +1,243 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"github.com/tether-go/tether/internal/track"
+)
+
+// keptRunFailures is how many of its Run failures a group keeps for its
+// report: a long-running group (a server's, with a task per request) must
+// not keep every failure of its lifetime. It counts them all.
+const keptRunFailures = 8
+
+// Run runs fn as a task of g on the calling goroutine and returns when fn does.
+//
+// The task is a task like Go's in every other way: its path is the group's
+// path + "/" + name with "#2", "#3"... for repeated names; fn runs under
+// the task's pprof labels (the goroutine's labels are set back to ctx's when
+// Run returns, as pprof.Do does); fn's context carries the task's identity
+// (pool leases and guard writes name the task); a panic is recovered with
+// its stack and line; the Started, Completed, Failed, Panicked and Canceled
+// events are emitted and logged as for Go. While fn runs, the task is
+// listed in Tasks and in leak reports, and Wait and Shutdown wait for it.
+//
+// fn's context carries ctx's values and deadline, and is cancelled when
+// ctx is or when the group's context is (a failure of another task,
+// Shutdown), with that cancellation's cause.
+//
+// Run returns nil when fn returns nil, and otherwise a *[TaskError]
+// wrapping fn's error, a *[PanicError], or [ErrGoexit]. Unlike a failure of
+// Go's, a failure of Run belongs to its caller: it does not cancel the
+// group, and Wait does not return it. The group counts Run's failures (the
+// counters "failed" and "panicked" of leak reports) and keeps the last few
+// for Main's report.
+//
+// fn does not run if ctx or the group's context is already done: Run then
+// returns an error that matches the context's error (errors.Is
+// context.Canceled or context.DeadlineExceeded) and wraps its cause, so that
+// errors.Is(err, ErrShutdown) holds after Shutdown, and errors.As finds the
+// *TaskError whose failure cancelled the group. With [WithLimit], Run waits
+// for a slot as Go does, until ctx or the group's context is done (then it
+// returns that error without running fn).
+//
+// Run panics if ctx or fn is nil, name is empty or contains '#', or Wait or
+// Shutdown has returned.
+//
+//go:noinline
+func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	site := track.Caller(0)
+	g.check("Run")
+	if ctx == nil {
+		panic(fmt.Sprintf("supervise: group %q: Run(nil, %q) at %v: pass the caller's context", g.path, name, site))
+	}
+	if fn == nil {
+		panic(fmt.Sprintf("supervise: group %q: Run(ctx, %q, nil) at %v: the task needs a function", g.path, name, site))
+	}
+	checkTaskName("Run", g.path, name)
+	parent, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := &task{Context: parent, g: g, fn: fn, site: site}
+	g.mu.Lock()
+	g.checkOpenLocked("Run", name, site)
+	c := g.name(name)
+	t.id.Path = c.next()
+	if g.ctx.Err() != nil || ctx.Err() != nil {
+		g.more().counts.skipped++
+		g.mu.Unlock()
+		return t.notStarted(ctx)
+	}
+	if !g.noLabels {
+		t.Context = pprof.WithLabels(parent, c.labels)
+	}
+	if g.sem != nil {
+		t.state = stateWaiting
+	}
+	g.addLocked(t)
+	g.mu.Unlock()
+	// The group's cancellation reaches fn through parent. stop takes the
+	// callback off the group's context when Run returns, so that a
+	// long-lived group does not collect one per call.
+	stop := context.AfterFunc(g.ctx, func() { cancel(context.Cause(g.ctx)) })
+	defer stop()
+	if g.sem != nil && !t.acquireHere(parent) {
+		return t.notStarted(ctx)
+	}
+	return t.runHere(ctx)
+}
+
+// acquireHere waits for a WithLimit slot for a Run task: it reports false,
+// with the task taken off the group, if parent (cancelled by Run's ctx and
+// by the group's) is done first.
+//
+//go:noinline
+func (t *task) acquireHere(parent context.Context) bool {
+	g := t.g
+	if err := g.sem.Acquire(parent, 1); err != nil {
+		g.mu.Lock()
+		g.more().counts.skipped++
+		g.unlock(g.removeLocked(t))
+		return false
+	}
+	start := g.clock()
+	g.mu.Lock()
+	t.state = stateRunning
+	t.start = start
+	g.mu.Unlock()
+	return true
+}
+
+// runHere runs a Run task's fn on the calling goroutine. ctx is Run's
+// context, whose labels the goroutine gets back when fn is done.
+func (t *task) runHere(ctx context.Context) (err error) {
+	defer t.endHere(ctx, &err)
+	if !t.g.noLabels {
+		pprof.SetGoroutineLabels(t)
+	}
+	if t.g.wants(t, Started) {
+		t.emitStarted()
+	}
+	return t.attempt()
+}
+
+// endHere ends a Run task however fn ended (returned, panicked, or called
+// runtime.Goexit, which goes on unwinding the caller's goroutine after it):
+// it restores the goroutine's labels, reports the outcome once, takes the
+// task off the group, and turns a failure into Run's *TaskError.
+func (t *task) endHere(ctx context.Context, errp *error) {
+	g := t.g
+	if !g.noLabels {
+		pprof.SetGoroutineLabels(ctx)
+	}
+	err := *errp
+	switch {
+	case t.inFn: // fn called runtime.Goexit
+		t.outcome, err = failed, ErrGoexit
+	case err == nil:
+		t.outcome = completed
+	case echoes(t, err):
+		t.outcome = canceled
+	default:
+		t.outcome = failed
+	}
+	var te *TaskError
+	if err != nil {
+		te = &TaskError{Task: t.id.Path, Site: t.site.String(), Err: err, Start: g.at(t.start), End: time.Now()}
+	}
+	switch t.outcome {
+	case completed:
+		if g.wants(t, Completed) {
+			t.emit(Completed, g.now(), t.began(), nil, 0)
+		}
+	case canceled:
+		if g.wants(t, Canceled) {
+			t.emit(Canceled, te.End, t.began(), err, 0)
+		}
+	case failed:
+		if _, ok := err.(*PanicError); !ok && g.wants(t, Failed) {
+			t.emit(Failed, te.End, t.began(), err, 0) // a panic was reported when it was recovered
+		}
+	}
+	if g.sem != nil {
+		g.sem.Release(1)
+	}
+	g.mu.Lock()
+	switch t.outcome {
+	case completed:
+		g.completed++
+	case canceled:
+		g.more().counts.canceled++
+	case failed:
+		g.runFailedLocked(te)
+	}
+	g.unlock(g.removeLocked(t))
+	if te != nil {
+		*errp = te
+	}
+}
+
+// runFailedLocked counts a failure of Run and keeps it among the last few.
+// Called with g.mu held.
+func (g *Group) runFailedLocked(te *TaskError) {
+	r := g.more()
+	r.counts.failed++
+	r.runFailed++
+	if _, ok := te.Err.(*PanicError); ok {
+		r.counts.panicked++
+	}
+	if len(r.runFailures) == keptRunFailures {
+		copy(r.runFailures, r.runFailures[1:])
+		r.runFailures = r.runFailures[:keptRunFailures-1]
+	}
+	r.runFailures = append(r.runFailures, te)
+}
+
+// runFailures returns how many Run calls failed and the last few failures.
+func (g *Group) runFailures() (int64, []*TaskError) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rare == nil {
+		return 0, nil
+	}
+	return g.rare.runFailed, slices.Clone(g.rare.runFailures)
+}
+
+// notStarted reports a Run task whose fn did not run because ctx or the
+// group's context was done, and returns Run's error for it.
+//
+//go:noinline
+func (t *task) notStarted(ctx context.Context) error {
+	g := t.g
+	done := g.ctx
+	reason := "the group was cancelled"
+	if g.ctx.Err() == nil {
+		done, reason = ctx, "its context was done"
+	}
+	err := &notStartedError{group: g.path, task: t.id.Path, reason: reason, err: done.Err(), cause: context.Cause(done)}
+	if g.wants(ctx, Skipped) {
+		g.emit(ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: err.cause})
+	}
+	return err
+}
+
+// notStartedError is Run's error when fn did not run: it matches the
+// context's error and wraps its cause.
+type notStartedError struct {
+	group, task, reason string
+	err, cause          error
+}
+
+func (e *notStartedError) Error() string {
+	return fmt.Sprintf("supervise: group %q: task %q did not run: %s: %v", e.group, e.task, e.reason, e.cause)
+}
+
+func (e *notStartedError) Unwrap() []error {
+	if e.cause == e.err {
+		return []error{e.err}
+	}
+	return []error{e.err, e.cause}
+}

@@ -1,0 +1,125 @@
+package httptask
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/tether-go/tether/supervise"
+)
+
+// Handler returns an http.Handler that serves each request with h as a
+// task of g (Group.Run), on the goroutine net/http gave the request. The
+// task is named by the request's route (see the package doc): with g named
+// "app", a request served by the route "GET /orders/{id}" runs as the task
+// "app/GET /orders/{id}" ("#2", "#3"... for the requests after the first),
+// so leases it takes, guard values it writes and goroutines it starts are
+// attributed to that route.
+//
+// h gets a request whose context is the task's: it carries the request's
+// values and deadline and is cancelled when the client goes away, when the
+// request ends, or when g's context is (a failure that cancels g, or its
+// Shutdown).
+//
+// A panic in h is the request's failure: it is recovered and logged at once
+// with the task's path and the panicking line (supervise's Panicked event,
+// at Error level with the stack), counted by g (Group.Stats), and answered
+// with 500 Internal Server Error if the response had not begun, or by
+// aborting the connection if it had. It does not cancel g, and Wait does
+// not return it. A panic with http.ErrAbortHandler keeps net/http's
+// meaning: the response is aborted and nothing is logged or counted.
+//
+// If g's context is done when a request arrives (g is shutting down), or
+// g's Wait or Shutdown has returned (the server should have stopped first,
+// as it does under Serve), h does not run and the request gets 503 Service
+// Unavailable.
+//
+// Handler panics if g or h is nil.
+func Handler(g *supervise.Group, h http.Handler) http.Handler {
+	if g == nil {
+		panic("httptask: Handler(nil, h): pass the group whose tasks the requests are")
+	}
+	if h == nil {
+		panic("httptask: Handler(g, nil): pass the handler that serves the requests (an *http.ServeMux names them by route)")
+	}
+	hd := &handler{g: g, h: h}
+	hd.names.mux, _ = h.(*http.ServeMux)
+	return hd
+}
+
+type handler struct {
+	g     *supervise.Group
+	h     http.Handler
+	names namer
+
+	inFlight atomic.Int64 // requests being served, for Serve's shutdown error
+}
+
+func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd.inFlight.Add(1)
+	req := &request{writer: writer{ResponseWriter: w}, h: hd.h, r: r}
+	defer func() {
+		hd.inFlight.Add(-1)
+		// Run panics without running h only once g's Wait or Shutdown
+		// has returned (every other misuse is ruled out here): a request
+		// that slipped in after the group finished is refused, not a
+		// crash of net/http's goroutine. A panic of h never gets here:
+		// Run recovers it.
+		if !req.ran {
+			if v := recover(); v != nil {
+				w.Header().Set("Connection", "close")
+				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			}
+		}
+	}()
+	err := hd.g.Run(r.Context(), hd.names.name(r), req.serve)
+	switch {
+	case err == nil:
+		if req.aborted {
+			panic(http.ErrAbortHandler)
+		}
+	case req.ran:
+		// A panic or runtime.Goexit (which never returns here): logged
+		// and counted by the group already.
+		if req.started {
+			panic(http.ErrAbortHandler)
+		}
+		clear(w.Header()) // what the failed handler set (a cookie, a type) is not the error's
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	default:
+		// h did not run: the request's context or g's was done.
+		if r.Context().Err() == nil {
+			w.Header().Set("Connection", "close")
+			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		}
+	}
+}
+
+// request is one request's task: its writer and what happened to it.
+type request struct {
+	writer
+	h       http.Handler
+	r       *http.Request
+	ran     bool // serve was called
+	aborted bool // h panicked with http.ErrAbortHandler
+}
+
+// serve is the request's task function. It recovers only a panic with
+// http.ErrAbortHandler (net/http's way to abort a response quietly), and
+// re-raises any other, so that Run reports it; the panicking line is found
+// below the re-raise, since a deferred function runs on top of the
+// panicking frames.
+func (req *request) serve(ctx context.Context) error {
+	req.ran = true
+	defer func() {
+		if v := recover(); v != nil {
+			if v == any(http.ErrAbortHandler) { // net/http compares it the same way
+				req.aborted = true
+				return
+			}
+			panic(v)
+		}
+	}()
+	req.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
+	return nil
+}
