@@ -9,8 +9,8 @@ import (
 // distinct function name, file path, wait reason and label made once), and
 // the backing arrays of every goroutine's frames and labels.
 type parser struct {
-	strs   map[string]string
-	frames []Frame
+	strs     map[string]string
+	frames   []Frame
 	labelBuf []Label
 }
 

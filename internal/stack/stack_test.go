@@ -112,10 +112,10 @@ func TestParseFullFixtures(t *testing.T) {
 				return
 			}
 			for task, group := range map[string]string{
-				"app/worker":                           "app",
-				"app/<script>alert(1)</script>":        "app",
+				"app/worker":                          "app",
+				"app/<script>alert(1)</script>":       "app",
 				"app/\"quoted\"/line\nbreak\ttab]:{}": "app/\"quoted\"",
-				"app/ünïcödé ☃ \x01\x7f":               "",
+				"app/ünïcödé ☃ \x01\x7f":              "",
 			} {
 				if g, ok := tasks[task]; !ok || g != group {
 					t.Errorf("no goroutine labelled task %q group %q (found %v)", task, group, ok)

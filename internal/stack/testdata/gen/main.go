@@ -85,7 +85,9 @@ func park(stop chan struct{}) func() {
 		func() { mu.Lock(); mu.Unlock() },
 		func() { wg.Wait() },
 		func() { deep(150, stop) },
-		func() { (&Box[map[string][]int]{}).WaitOnAVeryLongMethodNameThatGoesOnAndOnToTestLongNamesInDumps(make(chan map[string][]int)) },
+		func() {
+			(&Box[map[string][]int]{}).WaitOnAVeryLongMethodNameThatGoesOnAndOnToTestLongNamesInDumps(make(chan map[string][]int))
+		},
 		func() { inlined(stop) },
 		func() { runtime.LockOSThread(); <-stop; runtime.UnlockOSThread() },
 	}
