@@ -34,6 +34,18 @@ func find(gs []stack.Goroutine, match func(*stack.Goroutine) bool) []*stack.Goro
 	return out
 }
 
+// genLine returns the line of the generator (testdata/gen/main.go) that
+// holds text: the dumps were taken from it, so their lines are its lines.
+func genLine(t testing.TB, text string) int {
+	t.Helper()
+	src := fixture(t, filepath.Join("gen", "main.go"))
+	i := bytes.Index(src, []byte(text))
+	if i < 0 {
+		t.Fatalf("the generator has no %q", text)
+	}
+	return 1 + bytes.Count(src[:i], []byte("\n"))
+}
+
 func one(t *testing.T, gs []stack.Goroutine, what string, match func(*stack.Goroutine) bool) *stack.Goroutine {
 	t.Helper()
 	found := find(gs, match)
@@ -64,19 +76,19 @@ func TestParseFullFixtures(t *testing.T) {
 
 			deep := one(t, gs, "recursing in main.deep", func(g *stack.Goroutine) bool { return g.HasFunc("main.deep") && g.Elided > 0 })
 			if len(deep.Frames) != 100 || deep.Elided != 53 || deep.CreatedBy.Func != "main.park" || deep.Parent != 1 ||
-				deep.State != "chan receive" || deep.Frames[0] != (stack.Frame{Func: "main.deep", File: deep.Frames[0].File, Line: 48}) {
-				t.Errorf("deep goroutine: %d frames, %d elided, created by %s in %d, state %q, top %+v; want 100, 53, main.park in 1, chan receive, main.deep:48",
+				deep.State != "chan receive" || deep.Frames[0] != (stack.Frame{Func: "main.deep", File: deep.Frames[0].File, Line: genLine(t, "\t\t<-stop\n\t\treturn\n\t}\n\tdeep(")}) {
+				t.Errorf("deep goroutine: %d frames, %d elided, created by %s in %d, state %q, top %+v; want 100, 53, main.park in 1, chan receive, main.deep's <-stop",
 					len(deep.Frames), deep.Elided, deep.CreatedBy.Func, deep.Parent, deep.State, deep.Frames[0])
 			}
 			if !strings.HasSuffix(deep.Frames[0].File, "testdata/gen/main.go") {
 				t.Errorf("file %q, want the generator's", deep.Frames[0].File)
 			}
 			box := one(t, gs, "in Box's method", topIs("main.(*Box[...]).WaitOnAVeryLongMethodNameThatGoesOnAndOnToTestLongNamesInDumps"))
-			if box.Frames[0].Line != 42 {
-				t.Errorf("Box frame %+v, want line 42", box.Frames[0])
+			if want := genLine(t, "\treturn <-ch"); box.Frames[0].Line != want {
+				t.Errorf("Box frame %+v, want line %d", box.Frames[0], want)
 			}
 			inl := one(t, gs, "in the inlined function", topIs("main.inlined"))
-			if inl.Frames[0].Line != 54 || inl.Frames[1].Func != "main.park.func7" {
+			if inl.Frames[0].Line != genLine(t, "func inlined(") || inl.Frames[1].Func != "main.park.func7" {
 				t.Errorf("inlined frames %+v", inl.Frames)
 			}
 			locked := one(t, gs, "locked to a thread", func(g *stack.Goroutine) bool { return g.Locked })
@@ -209,7 +221,7 @@ func TestParseCrashAtGotracebackSystem(t *testing.T) {
 		t.Fatalf("%d goroutines, want %d", got, want)
 	}
 	main := one(t, gs, "panicking", func(g *stack.Goroutine) bool { return g.ID == 1 })
-	if main.State != "running" || main.Frames[0].Func != "panic" || main.Frames[1].Func != "main.main" || main.Frames[1].Line != 144 {
+	if main.State != "running" || main.Frames[0].Func != "panic" || main.Frames[1].Func != "main.main" || main.Frames[1].Line != genLine(t, `panic("crash`) {
 		t.Errorf("goroutine 1: %q %+v", main.State, main.Frames[:2])
 	}
 	for _, g := range gs {
@@ -299,11 +311,11 @@ func TestParseProfileFixture(t *testing.T) {
 		t.Errorf("labels %q", quoted.Labels)
 	}
 	deep := one(t, gs, "recursing", func(g *stack.Goroutine) bool { return g.HasFunc("main.deep") })
-	if deep.Frames[0] != (stack.Frame{Func: "main.deep", File: deep.Frames[0].File, Line: 48}) || len(deep.Frames) < 100 {
+	if deep.Frames[0] != (stack.Frame{Func: "main.deep", File: deep.Frames[0].File, Line: genLine(t, "\t\t<-stop\n\t\treturn\n\t}\n\tdeep(")}) || len(deep.Frames) < 100 {
 		t.Errorf("deep record: %d frames, top %+v", len(deep.Frames), deep.Frames[0])
 	}
 	box := one(t, gs, "in Box's method", topIs("main.(*Box[...]).WaitOnAVeryLongMethodNameThatGoesOnAndOnToTestLongNamesInDumps"))
-	if box.Frames[0].Line != 42 || !strings.HasSuffix(box.Frames[0].File, "gen/main.go") {
+	if box.Frames[0].Line != genLine(t, "\treturn <-ch") || !strings.HasSuffix(box.Frames[0].File, "gen/main.go") {
 		t.Errorf("Box frame %+v", box.Frames[0])
 	}
 }

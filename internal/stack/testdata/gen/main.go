@@ -1,19 +1,24 @@
 // Command gen writes the real goroutine dumps that internal/stack's tests
 // and fuzz targets use as their corpus. It lives under testdata, so the go
-// tool's ./... patterns skip it; run it from the repository root:
+// tool's ./... patterns skip it. From the repository root:
 //
-//	go run ./internal/stack/testdata/gen -out internal/stack/testdata
+//	D=internal/stack/testdata
+//	go run ./$D/gen -out $D
+//	GODEBUG=tracebackancestors=3,tracebacklabels=1 go run ./$D/gen -ancestors -out $D
+//	GOEXPERIMENT=goroutineleakprofile go run ./$D/gen -leak -out $D
+//	GOTRACEBACK=system go run ./$D/gen -crash 2>&1 | grep -v '^exit status' > $D/crash-system.txt
+//	go run ./$D/gen/cgo -out $D
 //
-// Each dump is taken from this process, in one of the forms the runtime
-// writes: runtime.Stack(all) (the same text as the goroutine profile at
-// debug=2), with and without GODEBUG tracebacklabels=1, at GOTRACEBACK=system, inside a synctest bubble, and
-// the goroutine profile at debug=1. A second run built with
-// GOEXPERIMENT=goroutineleakprofile (flag -leak) writes the leak profile,
-// whose headers say "(leaked)"; one with -ancestors, run with
-// GODEBUG=tracebackancestors=3,tracebacklabels=1, prints creators' stacks; one with -crash, run with GOTRACEBACK=system,
-// crashes so that its stderr holds the "gp=... m=..." headers and
-// "fp=... sp=... pc=..." frame suffixes only crashes print. The cgo dump
-// comes from ./cgo.
+// Each dump is taken from this process, in a form the runtime writes:
+// runtime.Stack(all) (the same text as the goroutine profile at debug=2),
+// with and without GODEBUG tracebacklabels=1, inside a synctest bubble, and
+// the goroutine profile at debug=1 (the first run); with the stacks of
+// creators (-ancestors); the goroutine leak profile, whose headers say
+// "(leaked)" (-leak); a crash at GOTRACEBACK=system, whose output holds the
+// "gp=... m=..." headers and "fp=... sp=... pc=..." suffixes only crashes
+// print (-crash); and goroutines blocked in C calls (./cgo). The tests
+// read source lines from this file, so regenerate the dumps after editing
+// it. synthetic.txt is written by hand, for what no live dump here shows.
 package main
 
 import (
