@@ -57,7 +57,7 @@ func countHeaders(dump []byte) int {
 	return n
 }
 
-var recordModel = regexp.MustCompile(`^([0-9]+) @`)
+var recordModel = regexp.MustCompile(`^([0-9]+) @ `)
 
 func countRecords(dump []byte) int {
 	n := 0

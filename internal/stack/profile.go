@@ -26,7 +26,7 @@ func ParseProfile(dump []byte) []Goroutine {
 			cur = nil
 		case '0' <= line[0] && line[0] <= '9':
 			count, n := parseUint(line)
-			if n == 0 || count == 0 || count > maxInt || !hasPrefix(line[n:], " @") {
+			if n == 0 || count == 0 || count > maxInt || !hasPrefix(line[n:], " @ ") {
 				cur = nil
 				continue
 			}

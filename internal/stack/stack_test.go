@@ -324,7 +324,7 @@ func TestParseGarbage(t *testing.T) {
 	for _, in := range []string{
 		"", "\n\n", "goroutine", "goroutine 5 [", "goroutine 5 running]:", "goroutine 0 [running]:",
 		"goroutine 99999999999999999999999 [running]:", "goroutine -1 [x]:", "goroutine 5[x]:",
-		"7 x", "7@", "0 @ 0x1", "x", "\tfile.go:1", "created by main.main", "[originating from goroutine 1]:",
+		"7 @", "7 x", "7@", "0 @ 0x1", "x", "\tfile.go:1", "created by main.main", "[originating from goroutine 1]:",
 	} {
 		if gs := stack.ParseFull([]byte(in)); len(gs) != 0 {
 			t.Errorf("ParseFull(%q) = %+v, want nothing", in, gs)
