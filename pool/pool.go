@@ -152,7 +152,7 @@ func New[T any](cfg Config[T]) (*Pool[T], error) {
 	}
 	p.inner = inner
 	p.reg = track.Register(p, (*Pool[T]).describe)
-	go p.watch()
+	p.reg.Go("watchdog", p.watch)
 	return p, nil
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/tether-go/tether/internal/stack"
-	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/internal/testkit"
+	"github.com/tether-go/tether/internal/track"
 )
 
 func TestHandleGoRecordsTheGoroutine(t *testing.T) {
