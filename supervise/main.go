@@ -41,7 +41,11 @@ import (
 //
 // Last, Main takes a leak report (package leakcheck) and prints it to
 // stderr, and logs it, if anything is still running or held: a lease never
-// released, a goroutine never stopped, a cleanup step never run.
+// released, a goroutine never stopped, a cleanup step never run. So that the
+// report can name the task of every goroutine, Main takes it with
+// leakcheck.TracebackLabels(), which sets GODEBUG tracebacklabels=1 for the
+// process (unless GODEBUG already sets it): later goroutine tracebacks,
+// and child processes started after, show pprof labels.
 //
 // The exit code is 0 for a clean run, 1 if a task (or run) failed, a Defer
 // failed, or a task did not stop in time, and [LeakExitCode] (1 by default)
@@ -205,7 +209,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		logger.Error("supervise: service failed", "group", g.path, "err", msg)
 	}
-	report := settledReport(m.reportOpts)
+	report := settledReport(append([]leakcheck.Option{leakcheck.TracebackLabels()}, m.reportOpts...))
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)
 		logger.Error("supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())
