@@ -46,9 +46,13 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 	r.Entries = slices.Grow(r.Entries, len(gs))
 	// Every entry's stack is cut from one slice, and every goroutine's
 	// name ("goroutine 57") from one string made at the end.
-	var stackBuf []Frame
-	var names []byte
-	var named []namedEntry
+	frames := 0
+	for i := range gs {
+		frames += min(len(gs[i].Frames), maxStack)
+	}
+	stackBuf := make([]Frame, 0, frames)
+	names := make([]byte, 0, len(gs)*len("goroutine 12345"))
+	named := make([]namedEntry, 0, len(gs))
 	unmatched := 0
 	for i := range gs {
 		g := &gs[i]
@@ -56,9 +60,6 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 			continue
 		}
 		n := min(len(g.Frames), maxStack)
-		if cap(stackBuf)-len(stackBuf) < n {
-			stackBuf = make([]Frame, 0, max(n, 6*(len(gs)-i)))
-		}
 		for _, f := range g.Frames[:n] {
 			stackBuf = append(stackBuf, Frame{Function: f.Func, File: f.File, Line: f.Line})
 		}

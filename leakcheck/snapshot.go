@@ -192,11 +192,25 @@ func sortEntries(es []Entry) {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return compareRest(&rest[a], &rest[b]) })
-	sorted := make([]Entry, len(rest))
-	for i, j := range order {
-		sorted[i] = rest[j]
+	// Apply the permutation in place, one cycle at a time: rest[i] takes
+	// rest[order[i]]. A visited index is marked by pointing it at itself.
+	for i := range order {
+		if order[i] == int32(i) {
+			continue
+		}
+		tmp := rest[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = int32(j)
+			if k == i {
+				rest[j] = tmp
+				break
+			}
+			rest[j] = rest[k]
+			j = k
+		}
 	}
-	copy(rest, sorted)
 }
 
 func compareRest(a, b *Entry) int {
