@@ -1,6 +1,7 @@
 package leakcheck
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 
@@ -14,132 +15,212 @@ import (
 // for itself (a pool's watchdog) under the object; the rest as
 // unsupervised. It reports whether the program is a test binary (which
 // makes test attribution worth doing).
+//
+// A full dump is parsed one goroutine at a time (stack.EachFull), keeping
+// only what entries need: with 10,000 goroutines, holding every parsed
+// goroutine and frame at once cost a sixth of a snapshot.
 func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool) {
-	var all []stack.Goroutine
 	labels := true
+	b := builder{r: r, s: s, ix: ix}
 	switch {
-	case dump != nil && s.light:
-		all = stack.ParseProfile(dump)
-	case dump != nil:
-		all = stack.ParseFull(dump)
 	case s.light:
-		// The profile always carries labels, whatever GODEBUG says.
-		all = stack.ParseProfile(lightDump())
+		if dump == nil {
+			dump = lightDump() // the profile always carries labels, whatever GODEBUG says
+		}
+		gs := stack.ParseProfile(dump)
+		b.grow(len(gs))
+		for i := range gs {
+			b.add(&gs[i], true)
+		}
 	default:
-		labels = labelsInTracebacks(s.labels)
-		all = stack.ParseFull(fullDump())
-	}
-	gs := all
-	if !s.light && len(gs) > 0 {
-		gs = gs[1:] // the caller's own goroutine comes first
-	}
-	// Test attribution walks every frame of every goroutine; it is only
-	// worth it in a test binary, which always has the test runner's frame.
-	for i := range all {
-		if all[i].HasFunc("testing.tRunner") {
-			inTest = true
-			break
+		if dump == nil {
+			labels = labelsInTracebacks(s.labels)
+			dump = fullDump()
 		}
+		b.grow(bytes.Count(dump, []byte("\ngoroutine ")))
+		first := true
+		stack.EachFull(dump, func(g *stack.Goroutine) {
+			// The caller's own goroutine comes first: it is no leak,
+			// but it may have started some.
+			b.add(g, !first)
+			first = false
+		})
 	}
-	tests := testIndex{all: all}
+	b.finish()
 
-	r.Entries = slices.Grow(r.Entries, len(gs))
-	// Every entry's stack is cut from one slice, and every goroutine's
-	// name ("goroutine 57") from one string made at the end.
-	frames := 0
-	for i := range gs {
-		frames += min(len(gs[i].Frames), maxStack)
-	}
-	stackBuf := make([]Frame, 0, frames)
-	names := make([]byte, 0, len(gs)*len("goroutine 12345"))
-	named := make([]namedEntry, 0, len(gs))
-	unmatched := 0
-	for i := range gs {
-		g := &gs[i]
-		if infrastructure(g) || (s.light && ownDump(g)) || s.ignored(g) || mainRoot(g) {
-			continue
-		}
-		n := min(len(g.Frames), maxStack)
-		for _, f := range g.Frames[:n] {
-			stackBuf = append(stackBuf, Frame{Function: f.Func, File: f.File, Line: f.Line})
-		}
-		stack := stackBuf[len(stackBuf)-n : len(stackBuf) : len(stackBuf)]
-		state := g.State
-		if g.Leaked {
-			state += " (leaked)"
-		}
-
-		if bg, ok := ix.backgroundOf(g); ok {
-			o := &r.Objects[bg.object]
-			r.Entries = append(r.Entries, Entry{
-				Kind: KindBackground, ObjectKind: o.Kind, ObjectName: o.Name, Name: bg.name,
-				Owner: o.Owner, Since: o.Created, State: state, Site: o.Site, Stack: stack,
-				Goroutine: g.ID, Count: g.Count,
-			})
-			continue
-		}
-		task := g.Label(track.LabelTask)
-		if g.HasFunc(track.FuncTaskRun) {
-			if task == "" { // a full dump without labels: which task is unknown
-				unmatched += g.Count
-				continue
-			}
-			if idx, ok := ix.tasks[task]; ok {
-				e := &r.Entries[idx]
-				if e.Stack == nil {
-					e.Stack, e.Goroutine, e.Count = stack, g.ID, g.Count
-					if state != "" {
-						if e.State == "" || e.State == "running" {
-							e.State = state
-						} else {
-							e.State += ", " + state
-						}
-					}
-				}
-				continue
-			}
-			// A task that started after the registry was read.
-			r.Entries = append(r.Entries, Entry{
-				Kind: KindTask, Name: task, Owner: task, State: state,
-				Site: frameOf(g.CreatedBy), Stack: stack, Goroutine: g.ID, Count: g.Count,
-			})
-			continue
-		}
-		e := Entry{
-			Kind:      KindUnsupervised,
-			State:     state,
-			Site:      frameOf(g.CreatedBy),
-			Stack:     stack,
-			Goroutine: g.ID,
-			Parent:    g.Parent,
-			Count:     g.Count,
-		}
-		if inTest {
-			e.Test = tests.of(g)
-		}
-		if task != "" {
-			e.Kind, e.Owner = KindGoroutine, task
-		}
-		if g.ID != 0 {
-			start := len(names)
-			names = strconv.AppendUint(append(names, "goroutine "...), g.ID, 10)
-			named = append(named, namedEntry{entry: len(r.Entries), start: start, end: len(names)})
-		}
-		r.Entries = append(r.Entries, e)
-	}
-	all2 := string(names)
-	for _, n := range named {
-		r.Entries[n.entry].Name = all2[n.start:n.end]
-	}
-
-	if !labels && (unmatched > 0 || ix.hasTasks) {
+	if !labels && (b.unmatched > 0 || ix.hasTasks) {
 		r.Notes = append(r.Notes, "the goroutine dump has no pprof labels (GODEBUG tracebacklabels=1 is not set): "+
-			plural(unmatched, "task goroutine")+" could not be matched to "+
+			plural(b.unmatched, "task goroutine")+" could not be matched to "+
 			"their tasks, so tasks are listed without their goroutine's stack and wait reason, and goroutines "+
 			"started inside tasks are listed as unsupervised; pass leakcheck.TracebackLabels() (supervise.Main "+
 			"does) or take a Light snapshot to attribute them")
 	}
-	return inTest
+	return b.inTest
+}
+
+// builder turns goroutines into entries, one at a time.
+type builder struct {
+	r  *Report
+	s  *settings
+	ix *index
+
+	// Every entry's stack is cut from stacks, and every goroutine's name
+	// ("goroutine 57") from one string made at the end, from names.
+	stacks    []Frame
+	names     []byte
+	named     []namedEntry
+	unmatched int // task goroutines without labels
+
+	// Test attribution: every goroutine's id, parent and the test its own
+	// frames name, and the entries whose test must come from a parent.
+	inTest  bool
+	lineage []lineage
+	pending []int
+}
+
+type lineage struct {
+	id, parent uint64
+	test       string
+}
+
+func (b *builder) grow(n int) {
+	b.r.Entries = slices.Grow(b.r.Entries, n)
+	b.stacks = make([]Frame, 0, 4*n)
+	b.names = make([]byte, 0, n*len("goroutine 12345"))
+	b.named = make([]namedEntry, 0, n)
+	b.lineage = make([]lineage, 0, n)
+	b.pending = make([]int, 0, n)
+}
+
+// add adds an entry for g, unless it is infrastructure, ignored, or not
+// listed (the caller's own goroutine); every goroutine is remembered for
+// test attribution.
+func (b *builder) add(g *stack.Goroutine, listed bool) {
+	if !b.inTest && g.HasFunc("testing.tRunner") {
+		b.inTest = true
+	}
+	test := ownTest(g)
+	if g.ID != 0 {
+		b.lineage = append(b.lineage, lineage{id: g.ID, parent: g.Parent, test: test})
+	}
+	if !listed || infrastructure(g) || (b.s.light && ownDump(g)) || b.s.ignored(g) || mainRoot(g) {
+		return
+	}
+	n := min(len(g.Frames), maxStack)
+	if cap(b.stacks)-len(b.stacks) < n {
+		b.stacks = make([]Frame, 0, max(n, 2*cap(b.stacks)))
+	}
+	for _, f := range g.Frames[:n] {
+		b.stacks = append(b.stacks, Frame{Function: f.Func, File: f.File, Line: f.Line})
+	}
+	stack := b.stacks[len(b.stacks)-n : len(b.stacks) : len(b.stacks)]
+	state := g.State
+	if g.Leaked {
+		state += " (leaked)"
+	}
+	r := b.r
+
+	if bg, ok := b.ix.backgroundOf(g); ok {
+		o := &r.Objects[bg.object]
+		r.Entries = append(r.Entries, Entry{
+			Kind: KindBackground, ObjectKind: o.Kind, ObjectName: o.Name, Name: bg.name,
+			Owner: o.Owner, Since: o.Created, State: state, Site: o.Site, Stack: stack,
+			Goroutine: g.ID, Count: g.Count,
+		})
+		return
+	}
+	task := g.Label(track.LabelTask)
+	if g.HasFunc(track.FuncTaskRun) {
+		if task == "" { // a full dump without labels: which task is unknown
+			b.unmatched += g.Count
+			return
+		}
+		if idx, ok := b.ix.tasks[task]; ok {
+			e := &r.Entries[idx]
+			if e.Stack == nil {
+				e.Stack, e.Goroutine, e.Count = stack, g.ID, g.Count
+				if state != "" {
+					if e.State == "" || e.State == "running" {
+						e.State = state
+					} else {
+						e.State += ", " + state
+					}
+				}
+			}
+			return
+		}
+		// A task that started after the registry was read.
+		r.Entries = append(r.Entries, Entry{
+			Kind: KindTask, Name: task, Owner: task, State: state,
+			Site: frameOf(g.CreatedBy), Stack: stack, Goroutine: g.ID, Count: g.Count,
+		})
+		return
+	}
+	e := Entry{
+		Kind:      KindUnsupervised,
+		State:     state,
+		Site:      frameOf(g.CreatedBy),
+		Stack:     stack,
+		Goroutine: g.ID,
+		Parent:    g.Parent,
+		Count:     g.Count,
+		Test:      test,
+	}
+	if task != "" {
+		e.Kind, e.Owner = KindGoroutine, task
+	}
+	if test == "" && g.Parent != 0 {
+		b.pending = append(b.pending, len(r.Entries))
+	}
+	if g.ID != 0 {
+		start := len(b.names)
+		b.names = strconv.AppendUint(append(b.names, "goroutine "...), g.ID, 10)
+		b.named = append(b.named, namedEntry{entry: len(r.Entries), start: start, end: len(b.names)})
+	}
+	r.Entries = append(r.Entries, e)
+}
+
+// finish names the goroutine entries, and, in a test binary, gives the
+// entries whose own frames name no test the test of the goroutine that
+// started them, or of its creator, as long as they still run (the test's
+// own goroutine, typically, or a parallel test's).
+func (b *builder) finish() {
+	names := string(b.names)
+	for _, n := range b.named {
+		b.r.Entries[n.entry].Name = names[n.start:n.end]
+	}
+	if !b.inTest {
+		for i := range b.r.Entries {
+			b.r.Entries[i].Test = ""
+		}
+		return
+	}
+	if len(b.pending) == 0 {
+		return
+	}
+	byID := make(map[uint64]*lineage, len(b.lineage))
+	for i := range b.lineage {
+		byID[b.lineage[i].id] = &b.lineage[i]
+	}
+	memo := make(map[uint64]string)
+	for _, idx := range b.pending {
+		e := &b.r.Entries[idx]
+		name, ok := memo[e.Parent]
+		if !ok {
+			for p, depth := e.Parent, 0; depth < maxAncestors; depth++ {
+				l, ok := byID[p]
+				if !ok {
+					break
+				}
+				if name = l.test; name != "" || l.parent == 0 || l.parent == p {
+					break
+				}
+				p = l.parent
+			}
+			memo[e.Parent] = name
+		}
+		e.Test = name
+	}
 }
 
 type namedEntry struct{ entry, start, end int }
@@ -180,50 +261,6 @@ func (s *settings) ignored(g *stack.Goroutine) bool {
 
 // maxAncestors bounds the walk up "created by ... in goroutine N" links.
 const maxAncestors = 8
-
-// testIndex finds the test a goroutine began in: named in its creation
-// frame or its stack, or else in the creation frames and stacks of the
-// goroutines that started it, as long as they still run (the test's own
-// goroutine, typically, or a parallel test's). Parents are looked up by id,
-// through a map built on first use and answers remembered per parent, so
-// thousands of goroutines started by one parent cost one walk.
-type testIndex struct {
-	all  []stack.Goroutine
-	byID map[uint64]int
-	memo map[uint64]string
-}
-
-func (t *testIndex) of(g *stack.Goroutine) string {
-	if name := ownTest(g); name != "" || g.Parent == 0 {
-		return name
-	}
-	if name, ok := t.memo[g.Parent]; ok {
-		return name
-	}
-	if t.byID == nil {
-		t.byID = make(map[uint64]int, len(t.all))
-		for i := range t.all {
-			if t.all[i].ID != 0 {
-				t.byID[t.all[i].ID] = i
-			}
-		}
-		t.memo = make(map[uint64]string)
-	}
-	name := ""
-	for p, depth := g.Parent, 0; depth < maxAncestors; depth++ {
-		i, ok := t.byID[p]
-		if !ok {
-			break
-		}
-		parent := &t.all[i]
-		if name = ownTest(parent); name != "" || parent.Parent == 0 || parent.Parent == p {
-			break
-		}
-		p = parent.Parent
-	}
-	t.memo[g.Parent] = name
-	return name
-}
 
 // ownTest returns the test named in g's creation frame or its stack.
 func ownTest(g *stack.Goroutine) string {

@@ -9,30 +9,58 @@ import "bytes"
 // The goroutines' frames share one backing array, so a dump of thousands
 // of goroutines costs a few allocations plus one per distinct string.
 func ParseFull(dump []byte) []Goroutine {
-	p := newParser(dump)
-	// Each goroutine has a header; each frame two lines.
-	out := make([]Goroutine, 0, bytes.Count(dump, []byte("\ngoroutine "))+1)
-	var cur *Goroutine
+	lines, headers := bytes.Count(dump, []byte("\n")), bytes.Count(dump, []byte("\ngoroutine "))+1
+	// A goroutine takes a header, usually a created-by pair and a blank
+	// line; each frame two lines.
+	p := newParser(max((lines-4*headers)/2, headers, 16))
+	out := make([]Goroutine, 0, headers)
+	p.full(dump, func(g *Goroutine) { out = append(out, *g) })
+	return out
+}
+
+// EachFull parses a full dump as ParseFull does, calling fn with each
+// goroutine in turn instead of returning them all. g, and its slices, are
+// reused once fn returns: fn must copy what it keeps, except strings, which
+// are not reused. For a dump of thousands of goroutines it saves holding
+// every goroutine and frame at once (BenchmarkSnapshot).
+func EachFull(dump []byte, fn func(g *Goroutine)) {
+	p := newParser(256)
+	p.reuse = true
+	p.full(dump, fn)
+}
+
+// full parses dump, calling emit with each goroutine once it ends.
+func (p *parser) full(dump []byte, emit func(*Goroutine)) {
+	var cur Goroutine
+	in := false         // cur holds a goroutine
 	var target *[]Frame // cur.Frames, or the frames of cur's last ancestor
 	start := 0          // where *target begins in p.frames
 	ancestor := false   // target is an ancestor's
+	end := func() {
+		if in {
+			emit(&cur)
+			in = false
+			if p.reuse {
+				p.frames, p.labelBuf = p.frames[:0], p.labelBuf[:0]
+			}
+		}
+	}
 	rest := dump
 	for len(rest) > 0 {
 		var line []byte
 		line, rest = nextLine(rest)
 		switch {
 		case len(line) == 0:
-			cur = nil
+			end()
 		case hasPrefix(line, "goroutine "):
-			g, ok := p.header(line)
-			if !ok {
-				cur = nil // a line that only looks like a header
-				continue
+			end()
+			cur = Goroutine{}
+			if !p.header(line, &cur) {
+				continue // a line that only looks like a header
 			}
-			out = append(out, g)
-			cur = &out[len(out)-1]
+			in = true
 			target, start, ancestor = &cur.Frames, len(p.frames), false
-		case cur == nil:
+		case !in:
 		case line[0] == '\t':
 			// A location without a frame: nothing to attach it to.
 		case line[0] == '.':
@@ -88,24 +116,24 @@ func ParseFull(dump []byte) []Goroutine {
 			*target = p.frames[start:len(p.frames):len(p.frames)]
 		}
 	}
-	return out
+	end()
 }
 
 // header parses "goroutine 21 [chan receive, 3 minutes, locked to thread,
 // synctest bubble 2 labels:{"k": "v"}]:". Between the id and the '[' a
 // crash at GOTRACEBACK=system prints "gp=... m=...", which is skipped.
-func (p *parser) header(line []byte) (Goroutine, bool) {
-	g := Goroutine{Count: 1}
+func (p *parser) header(line []byte, g *Goroutine) bool {
+	g.Count = 1
 	rest := line[len("goroutine "):]
 	id, n := parseUint(rest)
 	if n == 0 || id == 0 || n == len(rest) || rest[n] != ' ' {
-		return g, false
+		return false
 	}
 	g.ID = id
 	rest = rest[n:]
 	open := bytes.IndexByte(rest, '[')
 	if open < 0 || !hasSuffix(rest[open:], "]:") {
-		return g, false
+		return false
 	}
 	body := rest[open+1 : len(rest)-len("]:")]
 	if i := bytes.Index(body, []byte(" labels:{")); i >= 0 {
@@ -140,7 +168,7 @@ func (p *parser) header(line []byte) (Goroutine, bool) {
 			}
 		}
 	}
-	return g, true
+	return true
 }
 
 // createdBy splits what follows "created by ": "pkg.fn in goroutine 7", or

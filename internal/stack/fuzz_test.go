@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,7 +88,24 @@ func FuzzFull(f *testing.F) {
 		if !same(gs, again) {
 			t.Fatalf("parsed, written and parsed again, the dump changed:\n%+v\n%+v", gs, again)
 		}
+		if each := eachFull(dump); !same(gs, each) {
+			t.Fatalf("EachFull differs from ParseFull:\n%+v\n%+v", each, gs)
+		}
 	})
+}
+
+// eachFull collects EachFull's goroutines, copying what it reuses.
+func eachFull(dump []byte) []stack.Goroutine {
+	var out []stack.Goroutine
+	stack.EachFull(dump, func(g *stack.Goroutine) {
+		c := *g
+		c.Frames, c.Labels, c.Ancestors = slices.Clone(g.Frames), slices.Clone(g.Labels), slices.Clone(g.Ancestors)
+		for i := range c.Ancestors {
+			c.Ancestors[i].Frames = slices.Clone(c.Ancestors[i].Frames)
+		}
+		out = append(out, c)
+	})
+	return out
 }
 
 func FuzzProfile(f *testing.F) {
@@ -123,6 +141,9 @@ func FuzzModel(f *testing.F) {
 		full, profile := modelGoroutines(r), modelRecords(r)
 		if got := stack.ParseFull(renderFull(full, runtimeQuote)); !same(got, full) {
 			t.Fatalf("full dump:\n got %+v\nwant %+v\ntext:\n%s", got, full, renderFull(full, runtimeQuote))
+		}
+		if got := eachFull(renderFull(full, runtimeQuote)); !same(got, full) {
+			t.Fatalf("EachFull:\n got %+v\nwant %+v", got, full)
 		}
 		if got := stack.ParseProfile(renderProfile(profile)); !same(got, profile) {
 			t.Fatalf("profile:\n got %+v\nwant %+v\ntext:\n%s", got, profile, renderProfile(profile))

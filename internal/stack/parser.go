@@ -12,13 +12,14 @@ type parser struct {
 	strs     map[string]string
 	frames   []Frame
 	labelBuf []Label
+	reuse    bool // frames and labels are reused once a goroutine is emitted
 }
 
-func newParser(dump []byte) *parser {
+// newParser returns a parser with room for frames frames.
+func newParser(frames int) *parser {
 	return &parser{
-		strs: make(map[string]string, 64),
-		// Each frame takes two lines (function and location).
-		frames: make([]Frame, 0, max(bytes.Count(dump, []byte("\n"))/2, 1)),
+		strs:   make(map[string]string, 64),
+		frames: make([]Frame, 0, frames),
 	}
 }
 

@@ -13,7 +13,8 @@ import "bytes"
 // labels; it has no id, state or creation frame. Lines outside a record are
 // skipped, and so are frames the profile could not name.
 func ParseProfile(dump []byte) []Goroutine {
-	p := newParser(dump)
+	// Each frame takes a line.
+	p := newParser(max(bytes.Count(dump, []byte("\n")), 1))
 	var out []Goroutine
 	var cur *Goroutine
 	start := 0
