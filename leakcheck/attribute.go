@@ -68,8 +68,9 @@ type builder struct {
 	// ("goroutine 57") from one string made at the end, from names.
 	stacks    []Frame
 	names     []byte
-	named     []namedEntry
-	unmatched int // task goroutines without labels
+	ends      []int32 // where each name in names ends, in entry order
+	first     int     // the first entry this builder added
+	unmatched int     // task goroutines without labels
 
 	// Test attribution: every goroutine's id, parent and the test its own
 	// frames name, and the entries whose test must come from a parent.
@@ -85,9 +86,10 @@ type lineage struct {
 
 func (b *builder) grow(n int) {
 	b.r.Entries = slices.Grow(b.r.Entries, n)
-	b.stacks = make([]Frame, 0, 4*n)
+	b.stacks = make([]Frame, 0, 2*n) // grown by doubling for deeper stacks
+	b.first = len(b.r.Entries)
 	b.names = make([]byte, 0, n*len("goroutine 12345"))
-	b.named = make([]namedEntry, 0, n)
+	b.ends = make([]int32, 0, n)
 	b.lineage = make([]lineage, 0, n)
 	b.pending = make([]int, 0, n)
 }
@@ -173,9 +175,8 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 		b.pending = append(b.pending, len(r.Entries))
 	}
 	if g.ID != 0 {
-		start := len(b.names)
 		b.names = strconv.AppendUint(append(b.names, "goroutine "...), g.ID, 10)
-		b.named = append(b.named, namedEntry{entry: len(r.Entries), start: start, end: len(b.names)})
+		b.ends = append(b.ends, int32(len(b.names)))
 	}
 	r.Entries = append(r.Entries, e)
 }
@@ -185,9 +186,15 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 // started them, or of its creator, as long as they still run (the test's
 // own goroutine, typically, or a parallel test's).
 func (b *builder) finish() {
-	names := string(b.names)
-	for _, n := range b.named {
-		b.r.Entries[n.entry].Name = names[n.start:n.end]
+	// The goroutine entries with an id get their names, in the order
+	// add made them.
+	names, start, k := string(b.names), int32(0), 0
+	for i := b.first; i < len(b.r.Entries) && k < len(b.ends); i++ {
+		if e := &b.r.Entries[i]; (e.Kind == KindUnsupervised || e.Kind == KindGoroutine) && e.Goroutine != 0 {
+			e.Name = names[start:b.ends[k]]
+			start = b.ends[k]
+			k++
+		}
 	}
 	if !b.inTest {
 		for i := range b.r.Entries {
@@ -222,8 +229,6 @@ func (b *builder) finish() {
 		e.Test = name
 	}
 }
-
-type namedEntry struct{ entry, start, end int }
 
 // backgroundOf returns the object g was started for with track.Handle.Go:
 // by its goroutine id, or by the object id in its labels.

@@ -35,8 +35,9 @@ func fullDump() []byte {
 }
 
 // dumpBytesPerGoroutine is the first guess at a goroutine's share of a full
-// dump: a goroutine parked a few frames deep takes about 250 bytes.
-const dumpBytesPerGoroutine = 512
+// dump: a goroutine parked a couple of frames deep in a module with long
+// paths takes about 300 bytes.
+const dumpBytesPerGoroutine = 384
 
 // lightDump returns the goroutine profile at debug=1.
 func lightDump() []byte {

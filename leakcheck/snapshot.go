@@ -184,7 +184,11 @@ func sortEntries(es []Entry) {
 		return compareRest(&a, &b)
 	})
 	rest := es[aged:]
-	if slices.IsSortedFunc(rest, func(a, b Entry) int { return compareRest(&a, &b) }) {
+	sorted := true
+	for i := 1; i < len(rest) && sorted; i++ {
+		sorted = compareRest(&rest[i-1], &rest[i]) <= 0
+	}
+	if sorted {
 		return
 	}
 	order := make([]int32, len(rest))

@@ -9,6 +9,10 @@ import (
 // distinct function name, file path, wait reason and label made once), and
 // the backing arrays of every goroutine's frames and labels.
 type parser struct {
+	// recent remembers the last strings made, by a cheap hash, so that
+	// the lines that repeat from one goroutine to the next (the same
+	// function, the same file) skip the map.
+	recent   [256]string
 	strs     map[string]string
 	frames   []Frame
 	labelBuf []Label
@@ -26,11 +30,19 @@ func newParser(frames int) *parser {
 // str returns b as a string, made once per distinct value. The map lookup
 // with string(b) as its key does not allocate.
 func (p *parser) str(b []byte) string {
-	if s, ok := p.strs[string(b)]; ok {
+	var h byte
+	if n := len(b); n > 0 {
+		h = byte(n) ^ b[0] ^ b[n-1]<<1 ^ b[n/2]<<2
+	}
+	if s := p.recent[h]; s == string(b) {
 		return s
 	}
-	s := string(b)
-	p.strs[s] = s
+	s, ok := p.strs[string(b)]
+	if !ok {
+		s = string(b)
+		p.strs[s] = s
+	}
+	p.recent[h] = s
 	return s
 }
 

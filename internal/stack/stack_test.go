@@ -386,3 +386,5 @@ func TestID(t *testing.T) {
 		}
 	}
 }
+
+func pprofGoroutine(w *bytes.Buffer) error { return pprof.Lookup("goroutine").WriteTo(w, 1) }
