@@ -126,9 +126,9 @@ func TestLivePageInChromium(t *testing.T) {
 	}
 	for expr, want := range map[string]any{
 		`typeof window.__pwned`: "undefined", // no hostile script ran
-		`document.querySelectorAll("#report script, #report img, #report [onerror]").length`: float64(0),
-		`document.getElementById("auto").hidden`:                                                false, // the page's own script ran
-		`document.querySelectorAll("ul.tree > li").length > 0`:                                  true,
+		`document.querySelectorAll("#report script, #report img, #report [onerror]").length`:       float64(0),
+		`document.getElementById("auto").hidden`:                                                   false, // the page's own script ran
+		`document.querySelectorAll("ul.tree > li").length > 0`:                                     true,
 		`getComputedStyle(document.querySelector(".fill")).backgroundColor !== "rgba(0, 0, 0, 0)"`: true,
 	} {
 		got, err := chromedp.Run(tab, chromedp.Evaluate[any](expr))
