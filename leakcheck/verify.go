@@ -41,6 +41,9 @@ type TestingT interface {
 //		defer leakcheck.VerifyNone(t)
 //		...
 //	}
+//
+// Pass [TracebackLabels] to have goroutines named by the task that owns
+// them (it sets GODEBUG for the test binary).
 func VerifyNone(t TestingT, opts ...Option) {
 	t.Helper()
 	s := buildSettings(opts)
