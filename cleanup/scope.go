@@ -107,6 +107,7 @@ func New(name string, opts ...Option) *Scope {
 //
 //go:noinline
 func (s *Scope) Defer(name string, fn func(ctx context.Context) error) {
+	s.check("Defer")
 	if fn == nil {
 		panic(fmt.Sprintf("cleanup: scope %q: Defer(%q, nil): the step needs a function", s.l.name, name))
 	}
@@ -119,10 +120,22 @@ func (s *Scope) Defer(name string, fn func(ctx context.Context) error) {
 //
 //go:noinline
 func (s *Scope) DeferClose(name string, c io.Closer) {
+	s.check("DeferClose")
 	if c == nil {
 		panic(fmt.Sprintf("cleanup: scope %q: DeferClose(%q, nil): the step needs an io.Closer", s.l.name, name))
 	}
 	s.add(name, func(context.Context) error { return c.Close() }, track.Caller(0))
+}
+
+// check panics, naming the method, when s is nil or a zero Scope rather
+// than one made by New.
+func (s *Scope) check(method string) {
+	if s == nil {
+		panic("cleanup: " + method + " called on a nil *Scope; create scopes with cleanup.New")
+	}
+	if s.l == nil {
+		panic("cleanup: " + method + " called on a zero Scope; create scopes with cleanup.New")
+	}
 }
 
 func (s *Scope) add(name string, fn func(context.Context) error, site track.Site) {
@@ -167,6 +180,7 @@ func (s *Scope) add(name string, fn func(context.Context) error, site track.Site
 // the first (or until their own ctx is done) and return its result. Close
 // panics if ctx is nil.
 func (s *Scope) Close(ctx context.Context) error {
+	s.check("Close")
 	l := s.l
 	if ctx == nil {
 		panic(fmt.Sprintf("cleanup: scope %q: Close(nil): pass a context (it bounds every step)", l.name))

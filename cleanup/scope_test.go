@@ -251,4 +251,18 @@ func TestBadInput(t *testing.T) {
 	testkit.WantPanic(t, "Close nil ctx", func() { s.Close(nil) }, "cleanup: ", "Close(nil)") //nolint:staticcheck // testing the nil check
 	testkit.WantPanic(t, "StepTimeout negative", func() { cleanup.StepTimeout(-1) }, "cleanup: ", "StepTimeout(-1ns)")
 	testkit.WantPanic(t, "OwnedBy nil", func() { cleanup.OwnedBy(nil) }, "cleanup: ", "OwnedBy(nil)") //nolint:staticcheck // testing the nil check
+
+	// A Scope not made by New, nil or zero, is misuse named as such, not a
+	// nil dereference or a close of a nil channel.
+	var none *cleanup.Scope
+	var zero cleanup.Scope
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, what string
+		s          *cleanup.Scope
+	}{{"nil", "a nil *Scope", none}, {"zero", "a zero Scope", &zero}} {
+		testkit.WantPanic(t, tc.name+" Defer", func() { tc.s.Defer("step", fn) }, "cleanup: Defer called on "+tc.what, "cleanup.New")
+		testkit.WantPanic(t, tc.name+" DeferClose", func() { tc.s.DeferClose("file", io.NopCloser(nil)) }, "cleanup: DeferClose called on "+tc.what, "cleanup.New")
+		testkit.WantPanic(t, tc.name+" Close", func() { tc.s.Close(ctx) }, "cleanup: Close called on "+tc.what, "cleanup.New")
+	}
 }

@@ -137,6 +137,31 @@ func TestGarbageCollectedScopeIsReported(t *testing.T) {
 	}
 }
 
+// TestScopeDroppedInAQuietProgramIsReported drops a scope with a pending
+// step in a program that then does nothing but collect garbage: no other
+// scope is created, no leak report is taken. The collector alone must find
+// it (the registry lets go of it after a cycle), and it is reported.
+func TestScopeDroppedInAQuietProgramIsReported(t *testing.T) {
+	sink := newLogSink()
+	collected := make(chan struct{}, 1)
+	lost := make(chan track.Handle, 1)
+	dropScope(t.Name(), sink, collected, false, lost)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(lost) == 0 && time.Now().Before(deadline) {
+		runtime.GC() // and nothing else: no Snapshot, no registration
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case h := <-lost:
+		h.Unregister()
+		if r := <-sink.ch; !strings.Contains(r.Message, "was garbage-collected without Close") {
+			t.Fatalf("logged %q", r.Message)
+		}
+	default:
+		t.Fatal("a scope dropped with a pending step was never reported by garbage collections alone")
+	}
+}
+
 // lostState returns the registry state of the scope named name that
 // reports problems (a lost scope's record).
 func lostState(name string) (track.State, bool) {

@@ -24,7 +24,7 @@ func TestTaskGoroutineAttribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := leakcheck.SnapshotOfDump(string(full), false)
+	r := leakcheck.SnapshotOfDump(full, false)
 	var taskEntry *leakcheck.Entry
 	var loose []leakcheck.Entry
 	for i, e := range r.Entries {
@@ -55,7 +55,7 @@ func TestTaskGoroutineAttribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = leakcheck.SnapshotOfDump(string(profile), true)
+	r = leakcheck.SnapshotOfDump(profile, true)
 	if len(r.Entries) != 2 {
 		t.Fatalf("light entries = %+v, want the task and one group of 3", r.Entries)
 	}
@@ -83,7 +83,7 @@ func TestUnknownTaskGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := leakcheck.SnapshotOfDump(string(full), false)
+	r := leakcheck.SnapshotOfDump(full, false)
 	found := false
 	for _, e := range r.Entries {
 		if e.Kind == leakcheck.KindTask && e.Name == `app/w<1>"x"` && e.Goroutine == 21 {

@@ -35,10 +35,13 @@ func park(n int, stop chan struct{}) {
 
 // pauseMeter reads the runtime's histogram of non-GC stop-the-world pauses
 // (runtime.Stack and the goroutine profile stop the world) and reports the
-// pause per operation and the longest single pause.
+// pause per operation and the longest single pause, and the process's CPU
+// time per operation (on a machine shared with other work, a steadier
+// figure than the wall clock).
 type pauseMeter struct {
 	sample []metrics.Sample
 	before []uint64
+	cpu    int64 // processCPU at the start
 }
 
 const pauseMetric = "/sched/pauses/total/other:seconds"
@@ -48,12 +51,14 @@ func newPauseMeter() *pauseMeter {
 	metrics.Read(m.sample)
 	h := m.sample[0].Value.Float64Histogram()
 	m.before = append([]uint64(nil), h.Counts...)
+	m.cpu = processCPU()
 	return m
 }
 
 // report adds stw-ns/op (approximate total, from bucket lower bounds) and
 // max-stw-ns (the upper bound of the highest bucket that grew).
 func (m *pauseMeter) report(b *testing.B) {
+	b.ReportMetric(float64(processCPU()-m.cpu)/float64(b.N), "cpu-ns/op")
 	metrics.Read(m.sample)
 	h := m.sample[0].Value.Float64Histogram()
 	var total, maxPause float64

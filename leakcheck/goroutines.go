@@ -7,49 +7,56 @@ import (
 	"runtime/pprof"
 	"strings"
 
+	"github.com/tether-go/tether/internal/stack"
 	"github.com/tether-go/tether/internal/track"
 )
 
-const (
-	labelGroup = track.LabelGroup
-	labelTask  = track.LabelTask
-)
-
-// fullDump returns runtime.Stack(all) as text. Its first goroutine is the
-// caller's own.
-func fullDump() string {
-	size := max(64<<10, runtime.NumGoroutine()*1024)
+// fullDump returns runtime.Stack(all). Its first goroutine is the caller's
+// own.
+//
+// The buffer is sized from the goroutine count: every attempt stops the
+// world for a whole dump, so a second one is worth avoiding, but a buffer
+// far too large costs too (the memory is cleared and faulted in, a
+// measurable share of a snapshot). A dump that does not fit is retried once
+// with the size its first part shows it needs.
+func fullDump() []byte {
+	n := runtime.NumGoroutine()
+	size := 64<<10 + n*dumpBytesPerGoroutine
 	for {
 		buf := make([]byte, size)
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return string(buf[:n])
+		w := runtime.Stack(buf, true)
+		if w < len(buf) {
+			return buf[:w]
 		}
-		size *= 2
+		fitted := max(bytes.Count(buf, []byte("\ngoroutine ")), 1)
+		need := w / fitted * max(n, runtime.NumGoroutine()) * 5 / 4
+		size = max(2*size, need)
 	}
 }
 
-// lightDump returns the goroutine profile at debug=1 as text.
-func lightDump() string {
+// dumpBytesPerGoroutine is the first guess at a goroutine's share of a full
+// dump: a goroutine parked a couple of frames deep in a module with long
+// paths takes about 300 bytes.
+const dumpBytesPerGoroutine = 384
+
+// lightDump returns the goroutine profile at debug=1.
+func lightDump() []byte {
 	var b bytes.Buffer
 	b.Grow(max(16<<10, runtime.NumGoroutine()*64))
 	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
-		return ""
+		return nil
 	}
-	return b.String()
+	return b.Bytes()
 }
 
-// tracebackLabels makes sure full goroutine dumps carry pprof labels, which
-// is how goroutines are matched to tasks. The runtime prints them only under
-// GODEBUG tracebacklabels=1, and that setting cannot be made with a
-// //go:debug directive in Go 1.26, so the first full snapshot turns it on
-// for the process with os.Setenv, which the runtime re-reads at once. It is
-// left on: its only effect is that goroutine tracebacks (a crash, a
-// runtime.Stack call, the debug=2 profile) also show each goroutine's pprof
-// labels, which names the task that crashed. If GODEBUG already says
-// tracebacklabels (either way) that choice is kept; with tracebacklabels=0
-// full snapshots cannot attribute goroutines, and say so in Report.Notes.
-func tracebackLabels() bool {
+// labelsInTracebacks reports whether full goroutine dumps carry pprof
+// labels, which is how goroutines are matched to tasks. The runtime prints
+// them only under GODEBUG tracebacklabels=1, which is off by default and
+// cannot be set with a //go:debug directive in Go 1.26. If GODEBUG says
+// tracebacklabels (either way), that choice is kept. Otherwise, if the
+// caller asked (the TracebackLabels option), it is turned on for the
+// process with os.Setenv, which the runtime re-reads at once.
+func labelsInTracebacks(enable bool) bool {
 	godebug := os.Getenv("GODEBUG")
 	on, set := false, false
 	for _, kv := range strings.Split(godebug, ",") {
@@ -57,21 +64,24 @@ func tracebackLabels() bool {
 			on, set = v == "1", true // the last setting wins, as in the runtime
 		}
 	}
-	if set {
+	if set || !enable {
 		return on
 	}
 	if godebug != "" {
 		godebug += ","
 	}
-	os.Setenv("GODEBUG", godebug+"tracebacklabels=1")
+	if os.Setenv("GODEBUG", godebug+"tracebacklabels=1") != nil {
+		return false
+	}
 	return true
 }
 
 // infrastructure reports whether g belongs to the testing framework, the
-// runtime's signal handling or synctest's machinery rather than to the
-// program under test.
-func infrastructure(g *goroutine) bool {
-	switch g.topFunction() {
+// runtime's signal handling, its cleanup and finalizer goroutine (shown
+// while it runs a cleanup, tether's own included), or synctest's machinery
+// rather than to the program under test.
+func infrastructure(g *stack.Goroutine) bool {
+	switch g.Top() {
 	case "testing.(*T).Run", "testing.(*T).Parallel", "testing.runTests", "testing.(*M).Run",
 		"testing.(*B).run1", "testing.(*B).Run", "testing.(*B).doBench", "testing.(*F).Fuzz",
 		"testing.runFuzzTests", "testing.runFuzzing", "testing.tRunner.func1",
@@ -79,22 +89,27 @@ func infrastructure(g *goroutine) bool {
 		"os/signal.loop", "os/signal.signal_recv", "runtime.ensureSigM":
 		return true
 	}
-	switch g.created.fn {
+	switch g.CreatedBy.Func {
 	case "os/signal.Notify.func1.1", "runtime.ensureSigM",
 		"testing.runExample": // copies an Example's stdout
 		return true
 	}
-	return false
+	return g.HasFunc("runtime.runCleanups") || g.HasFunc("runtime.runFinalizers")
 }
 
-// mainRoot reports whether g is the goroutine running supervise.Main: the
-// program's root, waiting (with bounded waits) for the service it runs, not
-// a leak. Only called for goroutines with supervise frames.
-func mainRoot(g *goroutine) bool {
-	return g.hasFramePrefix(supervisePrefix + "runMain")
+// mainRoot reports whether g is the goroutine running supervise.Main (or a
+// goroutine of Main's own, a closure of it): the program's root, waiting
+// with bounded waits for the service it runs, not a leak.
+func mainRoot(g *stack.Goroutine) bool {
+	for i := range g.Frames {
+		if fn := g.Frames[i].Func; fn == track.FuncMain || strings.HasPrefix(fn, track.FuncMain+".func") {
+			return true
+		}
+	}
+	return strings.HasPrefix(g.CreatedBy.Func, track.FuncMain+".func") || g.CreatedBy.Func == track.FuncMain
 }
 
 // ownDump reports whether g is the goroutine writing a light snapshot.
-func ownDump(g *goroutine) bool {
-	return g.hasFramePrefix("runtime/pprof.writeGoroutine")
+func ownDump(g *stack.Goroutine) bool {
+	return g.HasFunc("runtime/pprof.writeGoroutine")
 }

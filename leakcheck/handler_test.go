@@ -1,6 +1,8 @@
 package leakcheck_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -113,4 +115,42 @@ func TestHandler(t *testing.T) {
 		t.Errorf("POST: status %d Allow %q, want 405 with Allow", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 	srv.CloseClientConnections()
+}
+
+// TestHandlerLetsOnlyItsOwnScriptRun: the HTML page carries a
+// Content-Security-Policy whose one script hash is that of the page's own
+// inline script, so that no other script runs even if a name ever reached
+// the page unescaped; the page needs nothing from elsewhere.
+func TestHandlerLetsOnlyItsOwnScriptRun(t *testing.T) {
+	srv := httptest.NewServer(leakcheck.Handler())
+	defer srv.Close()
+	defer srv.CloseClientConnections()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	_, script, ok := strings.Cut(string(body), "<script>")
+	script, _, ok2 := strings.Cut(script, "</script>")
+	if !ok || !ok2 || strings.Count(string(body), "<script") != 1 {
+		t.Fatalf("the page has not exactly one inline script")
+	}
+	sum := sha256.Sum256([]byte(script))
+	want := "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if !strings.Contains(csp, want) || !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("Content-Security-Policy %q lacks %q or default-src 'none'", csp, want)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("no X-Content-Type-Options: nosniff")
+	}
+	for _, external := range []string{"http://", "https://", "//cdn"} {
+		if strings.Contains(string(body), `src="`+external) || strings.Contains(string(body), `href="`+external) {
+			t.Errorf("the page loads something from elsewhere (%s)", external)
+		}
+	}
 }

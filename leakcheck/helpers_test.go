@@ -3,6 +3,7 @@ package leakcheck_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -26,6 +27,13 @@ func register(t *testing.T, st track.State) {
 		h.Unregister()
 		runtime.KeepAlive(o)
 	})
+}
+
+// keepGODEBUG restores GODEBUG when the test ends: snapshots taken with
+// leakcheck.TracebackLabels() set it for the process.
+func keepGODEBUG(t *testing.T) {
+	t.Helper()
+	t.Setenv("GODEBUG", os.Getenv("GODEBUG"))
 }
 
 // here returns the site of its call and that call's line, the way a pool's

@@ -9,6 +9,7 @@ type Option interface{ apply(*settings) }
 
 type settings struct {
 	light        bool
+	labels       bool // TracebackLabels
 	ignoreTop    []string
 	ignoreCreate []string
 	ignoreIDs    map[uint64]bool
@@ -114,3 +115,24 @@ func (o maxWait) apply(s *settings) { s.maxWait = time.Duration(o) }
 // they report what is still there (default 5s, and never past the test's
 // deadline). Things that are merely slow to stop get that long to stop.
 func MaxWait(d time.Duration) Option { return maxWait(d) }
+
+type tracebackLabels struct{}
+
+func (tracebackLabels) apply(s *settings) { s.labels = true }
+
+// TracebackLabels lets a full snapshot match every goroutine to the task
+// that owns it, by turning on GODEBUG tracebacklabels=1 for the whole
+// process (os.Setenv) unless GODEBUG already says tracebacklabels either
+// way. It is an option because it is a process-wide side effect: from then
+// on every goroutine traceback (a crash, runtime.Stack, the debug=2
+// profile) also prints each goroutine's pprof labels, and child processes
+// started later inherit the setting. supervise.Main passes it for its
+// shutdown report.
+//
+// Without it, and unless GODEBUG sets tracebacklabels=1, a full dump shows
+// no labels, and the report says what that costs in its Notes: tasks are
+// listed without their goroutine's stack and wait reason, and goroutines
+// started inside tasks are listed as unsupervised. Goroutines tether's own
+// objects run (a pool's watchdog) are still attributed, by goroutine id.
+// [Light] snapshots always have labels, and need no option.
+func TracebackLabels() Option { return tracebackLabels{} }

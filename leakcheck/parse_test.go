@@ -9,78 +9,86 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tether-go/tether/internal/stack"
+	"github.com/tether-go/tether/internal/track"
 )
 
-func readFixture(t *testing.T, name string) string {
+// The parser itself is internal/stack's, tested and fuzzed there; these
+// tests keep leakcheck's own fixtures (which attribution_test.go feeds to
+// snapshots) and the live dumps leakcheck takes read as it expects.
+
+func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return b
 }
 
 func TestParseFullFixture(t *testing.T) {
-	gs := parseFull(readFixture(t, "full.txt"))
-	want := []goroutine{
-		{id: 1, count: 1, state: "running", frames: []frame{{"main.main", "/src/app/main.go", 10}}},
+	gs := stack.ParseFull(readFixture(t, "full.txt"))
+	want := []stack.Goroutine{
+		{ID: 1, Count: 1, State: "running", Frames: []stack.Frame{{Func: "main.main", File: "/src/app/main.go", Line: 10}}},
 		{
-			id: 21, count: 1, state: "chan receive", minutes: 3,
-			group: "app", task: `app/w<1>"x"`, labels: true,
-			frames: []frame{
-				{"example.com/app/worker.(*Pool[...]).run", "/src/app/worker/pool.go", 42},
-				{"github.com/tether-go/tether/supervise.(*Group).runTask", "/src/tether/supervise/task.go", 120},
+			ID: 21, Count: 1, State: "chan receive", Minutes: 3, Locked: true,
+			Labels: []stack.Label{{Key: "tether.group", Value: "app"}, {Key: "tether.task", Value: `app/w<1>"x"`}},
+			Frames: []stack.Frame{
+				{Func: "example.com/app/worker.(*Pool[...]).run", File: "/src/app/worker/pool.go", Line: 42},
+				{Func: "github.com/tether-go/tether/supervise.(*task).run", File: "/src/tether/supervise/task.go", Line: 120},
 			},
-			created: frame{"github.com/tether-go/tether/supervise.(*Group).Go", "/src/tether/supervise/group.go", 88},
-			parent:  7,
+			CreatedBy: stack.Frame{Func: "github.com/tether-go/tether/supervise.(*Group).Go", File: "/src/tether/supervise/group.go", Line: 88},
+			Parent:    7,
 		},
 		{
-			id: 35, count: 1, state: "select (no cases)",
-			frames:  []frame{{"main.forever", "/src/app/main.go", 30}},
-			created: frame{"main.main", "/src/app/main.go", 22},
+			ID: 35, Count: 1, State: "select (no cases)", Durable: true, Bubble: 2, Truncated: true,
+			Frames:    []stack.Frame{{Func: "main.forever", File: "/src/app/main.go", Line: 30}},
+			CreatedBy: stack.Frame{Func: "main.main", File: "/src/app/main.go", Line: 22},
 		},
 		{
-			id: 40, count: 1, state: "chan send (leaked)",
-			frames:  []frame{{"main.deep", "/src/app/deep.go", 5}, {"main.deep", "/src/app/deep.go", 7}},
-			created: frame{"main.start", "/src/app/main.go", 50},
-			parent:  1,
+			ID: 40, Count: 1, State: "chan send", Leaked: true, Elided: 12,
+			Frames:    []stack.Frame{{Func: "main.deep", File: "/src/app/deep.go", Line: 5}, {Func: "main.deep", File: "/src/app/deep.go", Line: 7}},
+			CreatedBy: stack.Frame{Func: "main.start", File: "/src/app/main.go", Line: 50},
+			Parent:    1,
 		},
 	}
 	if !reflect.DeepEqual(gs, want) {
-		t.Fatalf("parseFull(full.txt):\n got %+v\nwant %+v", gs, want)
+		t.Fatalf("ParseFull(full.txt):\n got %+v\nwant %+v", gs, want)
 	}
 }
 
 func TestParseProfileFixture(t *testing.T) {
-	gs := parseProfile(readFixture(t, "profile.txt"))
-	want := []goroutine{
+	gs := stack.ParseProfile(readFixture(t, "profile.txt"))
+	want := []stack.Goroutine{
 		{
-			count: 4, group: "app", task: `app/w<1>"x"`, labels: true,
-			frames: []frame{
-				{"example.com/app/worker.(*Pool[...]).run", "/src/app/worker/pool.go", 42},
-				{"github.com/tether-go/tether/supervise.(*Group).runTask", "/src/tether/supervise/task.go", 120},
+			Count:  4,
+			Labels: []stack.Label{{Key: "tether.group", Value: "app"}, {Key: "tether.task", Value: `app/w<1>"x"`}},
+			Frames: []stack.Frame{
+				{Func: "example.com/app/worker.(*Pool[...]).run", File: "/src/app/worker/pool.go", Line: 42},
+				{Func: "github.com/tether-go/tether/supervise.(*task).run", File: "/src/tether/supervise/task.go", Line: 120},
 			},
 		},
-		{count: 3, frames: []frame{{"main.forever", "/src/app/main.go", 30}}},
+		{Count: 3, Frames: []stack.Frame{{Func: "main.forever", File: "/src/app/main.go", Line: 30}}},
 	}
 	if !reflect.DeepEqual(gs, want) {
-		t.Fatalf("parseProfile(profile.txt):\n got %+v\nwant %+v", gs, want)
+		t.Fatalf("ParseProfile(profile.txt):\n got %+v\nwant %+v", gs, want)
 	}
 }
 
 func TestParseEmptyAndGarbage(t *testing.T) {
 	for _, in := range []string{"", "\n\n", "goroutine", "goroutine 5 [", "goroutine 5 running]:", "7 @", "x"} {
-		if gs := parseFull(in); len(gs) != 0 {
-			t.Errorf("parseFull(%q) = %+v, want nothing", in, gs)
+		if gs := stack.ParseFull([]byte(in)); len(gs) != 0 {
+			t.Errorf("ParseFull(%q) = %+v, want nothing", in, gs)
 		}
-		if gs := parseProfile(in); len(gs) != 0 {
-			t.Errorf("parseProfile(%q) = %+v, want nothing", in, gs)
+		if gs := stack.ParseProfile([]byte(in)); len(gs) != 0 {
+			t.Errorf("ParseProfile(%q) = %+v, want nothing", in, gs)
 		}
 	}
 }
 
-// parked starts a goroutine under labels that blocks until the returned
-// func is called, and reports the line of its go statement.
+// parked starts a goroutine under labels that blocks until the test ends,
+// and reports the line of its go statement.
 func parked(t *testing.T, labels ...string) (line int) {
 	t.Helper()
 	stop := make(chan struct{})
@@ -95,8 +103,8 @@ func parked(t *testing.T, labels ...string) (line int) {
 	// a dump shows it parked on stop.
 	loc := "parse_test.go:" + strconv.Itoa(line) + " "
 	for range 10000 {
-		for _, g := range parseFull(fullDump()) {
-			if g.state == "chan receive" && len(g.frames) > 0 && strings.HasSuffix(g.frames[0].file, "parse_test.go") && g.frames[0].line == line {
+		for _, g := range stack.ParseFull(fullDump()) {
+			if g.State == "chan receive" && len(g.Frames) > 0 && strings.HasSuffix(g.Frames[0].File, "parse_test.go") && g.Frames[0].Line == line {
 				return line
 			}
 		}
@@ -107,40 +115,41 @@ func parked(t *testing.T, labels ...string) (line int) {
 }
 
 func TestParseRealDumps(t *testing.T) {
-	if !tracebackLabels() {
-		t.Skip("GODEBUG sets tracebacklabels=0")
+	t.Setenv("GODEBUG", "") // restored after the test: labelsInTracebacks sets it
+	if !labelsInTracebacks(true) {
+		t.Fatal("labelsInTracebacks(true) with GODEBUG unset did not turn labels on")
 	}
 	task := `app/<script>"q"`
-	line := parked(t, labelGroup, "app", labelTask, task)
+	line := parked(t, track.LabelGroup, "app", track.LabelTask, task)
 	for _, mode := range []string{"full", "light"} {
 		t.Run(mode, func(t *testing.T) {
-			var gs []goroutine
+			var gs []stack.Goroutine
 			if mode == "full" {
-				gs = parseFull(fullDump())
+				gs = stack.ParseFull(fullDump())
 			} else {
-				gs = parseProfile(lightDump())
+				gs = stack.ParseProfile(lightDump())
 			}
-			var found *goroutine
+			var found *stack.Goroutine
 			for i := range gs {
-				if gs[i].task == task {
+				if gs[i].Label(track.LabelTask) == task {
 					found = &gs[i]
 				}
 			}
 			if found == nil {
 				t.Fatalf("no goroutine with task label %q in the %s dump", task, mode)
 			}
-			if found.group != "app" {
-				t.Errorf("group label = %q, want app", found.group)
+			if found.Label(track.LabelGroup) != "app" {
+				t.Errorf("group label = %q, want app", found.Label(track.LabelGroup))
 			}
-			if !strings.HasSuffix(found.topFunction(), "parked.func1.1") {
-				t.Errorf("top function = %q, want the parked closure", found.topFunction())
+			if !strings.HasSuffix(found.Top(), "parked.func1.1") {
+				t.Errorf("top function = %q, want the parked closure", found.Top())
 			}
 			if mode == "full" {
-				if found.state != "chan receive" {
-					t.Errorf("state = %q, want chan receive", found.state)
+				if found.State != "chan receive" {
+					t.Errorf("state = %q, want chan receive", found.State)
 				}
-				if found.created.line != line || !strings.HasSuffix(found.created.file, "parse_test.go") {
-					t.Errorf("created at %s:%d, want parse_test.go:%d", found.created.file, found.created.line, line)
+				if found.CreatedBy.Line != line || !strings.HasSuffix(found.CreatedBy.File, "parse_test.go") {
+					t.Errorf("created at %s:%d, want parse_test.go:%d", found.CreatedBy.File, found.CreatedBy.Line, line)
 				}
 			}
 		})
@@ -150,18 +159,22 @@ func TestParseRealDumps(t *testing.T) {
 func TestTracebackLabelsRespectsGODEBUG(t *testing.T) {
 	for _, tc := range []struct {
 		name, env, wantEnv string
-		want               bool
+		enable, want       bool
 	}{
-		{"unset", "", "tracebacklabels=1", true},
-		{"other settings kept", "gctrace=0", "gctrace=0,tracebacklabels=1", true},
-		{"explicitly off", "tracebacklabels=0", "tracebacklabels=0", false},
-		{"explicitly on", "tracebacklabels=1", "tracebacklabels=1", true},
-		{"last wins", "tracebacklabels=1,tracebacklabels=0", "tracebacklabels=1,tracebacklabels=0", false},
+		{"unset, asked", "", "tracebacklabels=1", true, true},
+		{"other settings kept", "gctrace=0", "gctrace=0,tracebacklabels=1", true, true},
+		{"explicitly off", "tracebacklabels=0", "tracebacklabels=0", true, false},
+		{"explicitly on", "tracebacklabels=1", "tracebacklabels=1", true, true},
+		{"last wins", "tracebacklabels=1,tracebacklabels=0", "tracebacklabels=1,tracebacklabels=0", true, false},
+		// Without the option a snapshot leaves the environment alone.
+		{"unset, not asked", "", "", false, false},
+		{"other settings, not asked", "gctrace=0", "gctrace=0", false, false},
+		{"on, not asked", "tracebacklabels=1", "tracebacklabels=1", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GODEBUG", tc.env)
-			if got := tracebackLabels(); got != tc.want {
-				t.Errorf("tracebackLabels() with GODEBUG=%q = %v, want %v", tc.env, got, tc.want)
+			if got := labelsInTracebacks(tc.enable); got != tc.want {
+				t.Errorf("labelsInTracebacks(%v) with GODEBUG=%q = %v, want %v", tc.enable, tc.env, got, tc.want)
 			}
 			if got := os.Getenv("GODEBUG"); got != tc.wantEnv {
 				t.Errorf("GODEBUG after = %q, want %q", got, tc.wantEnv)

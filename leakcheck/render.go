@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // textStack is how many frames of a goroutine String prints; JSON keeps
@@ -46,7 +47,7 @@ func (r *Report) String() string {
 		if g.owner == "" {
 			b.WriteString("not owned by any task\n")
 		} else {
-			b.WriteString("task " + g.owner + "\n")
+			b.WriteString("task " + strconv.Quote(g.owner) + "\n")
 		}
 		for _, e := range g.entries {
 			b.WriteString("  ")
@@ -70,7 +71,7 @@ func (r *Report) String() string {
 		line := fmt.Sprintf("guard %q: %s", o.Name, counterText(o, "conflicts", "retries"))
 		for _, e := range r.Info {
 			if e.Kind == KindConflict && e.ObjectName == o.Name && e.Detail != "" {
-				line += "; last: " + e.Detail
+				line += "; last: " + escape(e.Detail)
 			}
 		}
 		guards = append(guards, line)
@@ -84,7 +85,7 @@ func (r *Report) String() string {
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes\n")
 		for _, n := range r.Notes {
-			b.WriteString("  " + n + "\n")
+			b.WriteString("  " + escape(n) + "\n")
 		}
 	}
 	return b.String()
@@ -123,12 +124,15 @@ func (r *Report) Summary() string {
 	var problems []string
 	for _, e := range r.Entries {
 		if e.Kind == KindProblem {
-			problems = append(problems, fmt.Sprintf("%s %q %s", e.ObjectKind, e.ObjectName, e.State))
+			problems = append(problems, fmt.Sprintf("%s %q %s", escape(e.ObjectKind), e.ObjectName, escape(e.State)))
 			continue
 		}
 		k := key{kind: e.Kind}
-		if e.Kind == KindLease || e.Kind == KindWaiter || e.Kind == KindStep {
+		switch e.Kind {
+		case KindLease, KindWaiter, KindStep:
 			k.object = e.ObjectName
+		case KindBackground:
+			k.object = e.ObjectKind + " " + strconv.Quote(e.ObjectName)
 		}
 		if _, ok := counts[k]; !ok {
 			order = append(order, k)
@@ -139,10 +143,10 @@ func (r *Report) Summary() string {
 			counts[k] += max(e.Count, 1)
 		}
 	}
-	rank := map[string]int{KindLease: 0, KindWaiter: 1, KindTask: 2, KindGoroutine: 3, KindUnsupervised: 4, KindStep: 5}
+	rank := map[string]int{KindLease: 0, KindWaiter: 1, KindTask: 2, KindGoroutine: 3, KindUnsupervised: 4, KindBackground: 5, KindStep: 6}
 	// Stable order: by kind rank, then first appearance.
 	sorted := make([]key, 0, len(order))
-	for r := 0; r <= 5; r++ {
+	for r := 0; r <= 6; r++ {
 		for _, k := range order {
 			if rk, ok := rank[k.kind]; ok && rk == r {
 				sorted = append(sorted, k)
@@ -168,10 +172,12 @@ func (r *Report) Summary() string {
 			parts = append(parts, plural(n, "goroutine")+" started inside tasks")
 		case KindUnsupervised:
 			parts = append(parts, plural(n, "unsupervised goroutine"))
+		case KindBackground:
+			parts = append(parts, plural(n, "background goroutine")+" of "+escape(k.object))
 		case KindStep:
 			parts = append(parts, fmt.Sprintf("%s not run in scope %q", plural(n, "cleanup step"), k.object))
 		default:
-			parts = append(parts, plural(n, k.kind))
+			parts = append(parts, plural(n, escape(k.kind)))
 		}
 	}
 	parts = append(parts, problems...)
@@ -185,7 +191,9 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// describe renders one entry on one line.
+// describe renders one entry on one line. Every string that comes from a
+// user (task, pool, scope and step names, states and details objects
+// report) is quoted or escaped, so a name cannot forge report lines.
 func (e Entry) describe() string {
 	var b strings.Builder
 	count := ""
@@ -196,11 +204,12 @@ func (e Entry) describe() string {
 	if e.Age > 0 {
 		age = fmtAge(e.Age)
 	}
+	state := escape(e.State)
 	switch e.Kind {
 	case KindTask:
-		fmt.Fprintf(&b, "task %s%s", e.Name, count)
-		if e.State != "" {
-			b.WriteString(": " + e.State)
+		fmt.Fprintf(&b, "task %q%s", e.Name, count)
+		if state != "" {
+			b.WriteString(": " + state)
 		}
 		if age != "" {
 			b.WriteString(", running " + age)
@@ -208,34 +217,47 @@ func (e Entry) describe() string {
 		b.WriteString(", started at " + e.Site.String())
 	case KindGoroutine:
 		if e.Name != "" {
-			b.WriteString(e.Name)
+			b.WriteString(escape(e.Name))
 		} else {
 			b.WriteString("goroutine")
 		}
 		b.WriteString(count + " started inside the task")
-		if e.State != "" {
-			b.WriteString(": " + e.State)
+		if state != "" {
+			b.WriteString(": " + state)
 		}
 		b.WriteString(", created at " + e.Site.String())
 	case KindUnsupervised:
 		if e.Name != "" {
-			b.WriteString("unsupervised " + e.Name)
+			b.WriteString("unsupervised " + escape(e.Name))
 		} else {
 			b.WriteString("unsupervised goroutine")
 		}
 		b.WriteString(count)
-		if e.State != "" {
-			b.WriteString(": " + e.State)
+		if state != "" {
+			b.WriteString(": " + state)
 		}
 		if e.Site.IsZero() {
 			b.WriteString(", creation site unknown")
 		} else {
 			b.WriteString(", created at " + e.Site.String())
 		}
+	case KindBackground:
+		if e.Name != "" {
+			b.WriteString(escape(e.Name) + " ")
+		}
+		b.WriteString("goroutine")
+		if e.Goroutine != 0 {
+			b.WriteString(" " + strconv.FormatUint(e.Goroutine, 10))
+		}
+		fmt.Fprintf(&b, "%s of %s %q", count, escape(e.ObjectKind), e.ObjectName)
+		if state != "" {
+			b.WriteString(": " + state)
+		}
+		b.WriteString(", " + escape(e.ObjectKind) + " created at " + e.Site.String())
 	case KindLease:
-		fmt.Fprintf(&b, "lease %s of pool %q", e.Name, e.ObjectName)
-		if e.State != "" && e.State != "held" {
-			b.WriteString(": " + e.State)
+		fmt.Fprintf(&b, "lease %s of pool %q", escape(e.Name), e.ObjectName)
+		if state != "" && state != "held" {
+			b.WriteString(": " + state)
 		}
 		if age != "" {
 			b.WriteString(", held for " + age)
@@ -249,20 +271,20 @@ func (e Entry) describe() string {
 		b.WriteString(", Acquire called at " + e.Site.String())
 	case KindStep:
 		fmt.Fprintf(&b, "cleanup step %q of scope %q not run", e.Name, e.ObjectName)
-		if e.State != "" && e.State != "pending" {
-			b.WriteString(" (" + e.State + ")")
+		if state != "" && state != "pending" {
+			b.WriteString(" (" + state + ")")
 		}
 		b.WriteString(", deferred at " + e.Site.String())
 	case KindProblem:
-		fmt.Fprintf(&b, "%s %q: %s", e.ObjectKind, e.ObjectName, e.State)
+		fmt.Fprintf(&b, "%s %q: %s", escape(e.ObjectKind), e.ObjectName, state)
 		b.WriteString(", created at " + e.Site.String())
 	default:
-		fmt.Fprintf(&b, "%s %s", e.Kind, e.Name)
+		fmt.Fprintf(&b, "%s %q", escape(e.Kind), e.Name)
 		if e.ObjectName != "" {
-			fmt.Fprintf(&b, " of %s %q", e.ObjectKind, e.ObjectName)
+			fmt.Fprintf(&b, " of %s %q", escape(e.ObjectKind), e.ObjectName)
 		}
-		if e.State != "" {
-			b.WriteString(": " + e.State)
+		if state != "" {
+			b.WriteString(": " + state)
 		}
 		if age != "" {
 			b.WriteString(", for " + age)
@@ -270,9 +292,24 @@ func (e Entry) describe() string {
 		b.WriteString(", at " + e.Site.String())
 	}
 	if e.Detail != "" {
-		b.WriteString(" (" + e.Detail + ")")
+		b.WriteString(" (" + escape(e.Detail) + ")")
 	}
 	return b.String()
+}
+
+// escape returns s as it is if it prints as one plain line, and otherwise
+// with Go's escapes for what does not print (a newline becomes \n, a
+// control or bidirectional-override character \x.. or \u....), so that text
+// from a user cannot start a line of its own in a report or hide what
+// follows it.
+func escape(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }
 
 // fmtAge rounds an age for people: "1.5s", "250ms", "3m20s".

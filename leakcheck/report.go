@@ -38,6 +38,7 @@ const (
 	KindTask         = "task"         // a supervised task still running
 	KindGoroutine    = "goroutine"    // a goroutine started inside a task (Owner) by a raw go statement
 	KindUnsupervised = "unsupervised" // a goroutine not started under any task
+	KindBackground   = "background"   // a goroutine a pool (or other object) runs for itself until it is shut down
 	KindLease        = "lease"        // a pool resource lent and not given back
 	KindWaiter       = "waiter"       // a caller blocked in a pool's Acquire
 	KindStep         = "step"         // a cleanup step not yet run
@@ -52,7 +53,8 @@ type Entry struct {
 	// entry belongs to ("pool", "db"); empty for goroutines.
 	ObjectKind string `json:"object_kind,omitempty"`
 	ObjectName string `json:"object_name,omitempty"`
-	// Name is the task path, lease id, step name or goroutine id.
+	// Name is the task path, lease id, step name or goroutine id; for a
+	// background goroutine, what it does ("watchdog").
 	Name string `json:"name,omitempty"`
 	// Owner is the path of the task that holds or started it; "" for none.
 	Owner string `json:"owner,omitempty"`
@@ -65,7 +67,9 @@ type Entry struct {
 	// "running", "restarting"), or the text of a problem.
 	State string `json:"state,omitempty"`
 	// Site is where it began: the Go call, the Acquire call, the Defer
-	// call, the go statement (created by), or where the object was created.
+	// call, the go statement (created by), or where the object was created
+	// (for a problem, and for a background goroutine, whose go statement
+	// is tether's).
 	Site Frame `json:"site,omitzero"`
 	// Stack is the top of the goroutine's stack, innermost first.
 	Stack []Frame `json:"stack,omitempty"`
@@ -115,14 +119,14 @@ func (f Frame) String() string {
 	if f.IsZero() {
 		return "unknown site"
 	}
-	loc := filepath.Base(f.File)
+	loc := escape(filepath.Base(f.File))
 	if f.Line > 0 {
 		loc += ":" + strconv.Itoa(f.Line)
 	}
 	if f.Function == "" {
 		return loc
 	}
-	return loc + " " + shortFunc(f.Function)
+	return loc + " " + escape(shortFunc(f.Function))
 }
 
 // Clean reports whether nothing is running or held.
@@ -135,8 +139,6 @@ func frameOfSite(s track.Site) Frame {
 	}
 	return Frame{Function: f.Function, File: f.File, Line: f.Line}
 }
-
-func frameOf(f frame) Frame { return Frame{Function: f.fn, File: f.file, Line: f.line} }
 
 // shortFunc trims the import path: "github.com/x/app/db.(*Conn).Close"
 // becomes "db.(*Conn).Close".

@@ -3,46 +3,42 @@ package leakcheck
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tether-go/tether/internal/track"
 )
 
-// supervisePrefix marks a goroutine as a task's own: supervise's task runner
-// is on its stack. Goroutines a task starts carry the task's labels but not
-// this frame.
-const supervisePrefix = "github.com/tether-go/tether/supervise."
-
 // maxStack is how many frames of a goroutine an entry keeps.
 const maxStack = 16
 
 // Snapshot gathers, at one moment, everything still running or held: tasks
 // (with their goroutine's wait reason and stack), goroutines started inside
-// tasks, unsupervised goroutines, pool leases and waiters, cleanup steps not
-// run, groups never waited, and guard conflicts. The calling goroutine is
-// left out.
+// tasks, goroutines tether's objects run for themselves, unsupervised
+// goroutines, pool leases and waiters, cleanup steps not run, groups never
+// waited, and guard conflicts. The calling goroutine is left out.
 //
 // By default it takes a full goroutine dump, which stops the world for
 // about 2 µs per goroutine (BenchmarkSnapshot); pass [Light] for a view
-// without wait reasons that barely pauses the program.
+// without wait reasons that barely pauses the program. A full dump names
+// the task of each goroutine only with [TracebackLabels] or GODEBUG
+// tracebacklabels=1.
 func Snapshot(opts ...Option) *Report {
 	return snapshot(buildSettings(opts), nil)
 }
 
 // snapshot builds a report. dump, when non-nil, replaces the goroutine dump
 // (tests feed recorded text).
-func snapshot(s *settings, dump *string) *Report {
+func snapshot(s *settings, dump []byte) *Report {
 	r := &Report{Taken: time.Now(), Mode: "full"}
 	if s.light {
 		r.Mode = "light"
 	}
-	taskIndex := make(map[string]int)
+	ix := index{tasks: make(map[string]int)}
 	for _, st := range track.Snapshot() {
-		r.addObject(st, taskIndex)
+		r.addObject(st, &ix)
 	}
-	if r.addGoroutines(s, dump, taskIndex) {
+	if r.addGoroutines(s, dump, &ix) {
 		for i := range r.Entries {
 			if e := &r.Entries[i]; e.Test == "" {
 				e.Test = owningTest(*e)
@@ -69,7 +65,23 @@ func snapshot(s *settings, dump *string) *Report {
 	return r
 }
 
-func (r *Report) addObject(st track.State, taskIndex map[string]int) {
+// index finds the entries and objects that goroutines of a dump belong to.
+type index struct {
+	tasks map[string]int // task path -> its entry in Report.Entries
+	// Goroutines objects started for themselves (track.Handle.Go): by
+	// goroutine id (full dumps) and by the object's registry id, which
+	// they carry in the LabelObject label (profiles, labelled dumps).
+	background map[uint64]background
+	byObject   map[string]background
+	hasTasks   bool
+}
+
+type background struct {
+	object int    // index in Report.Objects
+	name   string // what the goroutine does, "" if the object runs several
+}
+
+func (r *Report) addObject(st track.State, ix *index) {
 	obj := Object{
 		Kind:     string(st.Kind),
 		Name:     st.Name,
@@ -86,6 +98,20 @@ func (r *Report) addObject(st track.State, taskIndex map[string]int) {
 		}
 	}
 	r.Objects = append(r.Objects, obj)
+	if len(st.Goroutines) > 0 {
+		if ix.background == nil {
+			ix.background = make(map[uint64]background)
+			ix.byObject = make(map[string]background)
+		}
+		bg := background{object: len(r.Objects) - 1, name: st.Goroutines[0].Name}
+		for _, g := range st.Goroutines {
+			ix.background[g.ID] = background{object: bg.object, name: g.Name}
+			if g.Name != bg.name {
+				bg.name = ""
+			}
+		}
+		ix.byObject[formatUint(st.ID)] = bg
+	}
 	for _, p := range st.Problems {
 		r.Entries = append(r.Entries, Entry{
 			Kind:       KindProblem,
@@ -114,7 +140,8 @@ func (r *Report) addObject(st track.State, taskIndex map[string]int) {
 			continue
 		}
 		if e.Kind == KindTask {
-			taskIndex[e.Name] = len(r.Entries)
+			ix.tasks[e.Name] = len(r.Entries)
+			ix.hasTasks = true
 		}
 		r.Entries = append(r.Entries, e)
 	}
@@ -136,134 +163,12 @@ func entryKind(k track.ItemKind) string {
 	return string(k)
 }
 
-// addGoroutines adds the goroutines of a dump to r, and reports whether the
-// program is a test binary (which makes test attribution worth doing).
-func (r *Report) addGoroutines(s *settings, dump *string, taskIndex map[string]int) (inTest bool) {
-	var all []goroutine
-	labels := true
-	switch {
-	case dump != nil && s.light:
-		all = parseProfile(*dump)
-	case dump != nil:
-		all = parseFull(*dump)
-	case s.light:
-		// The profile always carries labels, whatever GODEBUG says.
-		all = parseProfile(lightDump())
-	default:
-		labels = tracebackLabels()
-		all = parseFull(fullDump())
-	}
-	gs := all
-	if !s.light && len(gs) > 0 {
-		gs = gs[1:] // the caller's own goroutine comes first
-	}
-	if !labels {
-		r.Notes = append(r.Notes, "GODEBUG sets tracebacklabels=0, so goroutines cannot be matched to tasks: every goroutine is listed as unsupervised")
-	}
-	// Test attribution walks every frame of every goroutine; it is only
-	// worth it in a test binary, which always has the test runner's frame.
-	var byID map[uint64]*goroutine
-	inTest = false
-	for i := range all {
-		if all[i].hasFramePrefix("testing.tRunner") {
-			inTest = true
-			break
-		}
-	}
-	if inTest {
-		byID = make(map[uint64]*goroutine, len(all))
-		for i := range all {
-			if all[i].id != 0 {
-				byID[all[i].id] = &all[i]
-			}
-		}
-	}
-	r.Entries = slices.Grow(r.Entries, len(gs))
-	// Every entry's stack is cut from this one slice.
-	var stackBuf []Frame
-	for i := range gs {
-		g := &gs[i]
-		if infrastructure(g) || (s.light && ownDump(g)) || s.ignored(g) {
-			continue
-		}
-		supervised := g.hasFramePrefix(supervisePrefix)
-		if supervised && mainRoot(g) {
-			continue
-		}
-		n := min(len(g.frames), maxStack)
-		if cap(stackBuf)-len(stackBuf) < n {
-			stackBuf = make([]Frame, 0, max(n, 8*(len(gs)-i)))
-		}
-		for _, f := range g.frames[:n] {
-			stackBuf = append(stackBuf, frameOf(f))
-		}
-		stack := stackBuf[len(stackBuf)-n : len(stackBuf) : len(stackBuf)]
-		if g.task != "" && supervised {
-			if idx, ok := taskIndex[g.task]; ok {
-				e := &r.Entries[idx]
-				if e.Stack == nil {
-					e.Stack, e.Goroutine, e.Count = stack, g.id, g.count
-					if g.state != "" {
-						if e.State == "" || e.State == "running" {
-							e.State = g.state
-						} else {
-							e.State += ", " + g.state
-						}
-					}
-				}
-				continue
-			}
-			// A task that started after the registry was read.
-			r.Entries = append(r.Entries, Entry{
-				Kind: KindTask, Name: g.task, Owner: g.task, State: g.state,
-				Site: frameOf(g.created), Stack: stack, Goroutine: g.id, Count: g.count,
-			})
-			continue
-		}
-		e := Entry{
-			Kind:      KindUnsupervised,
-			State:     g.state,
-			Site:      frameOf(g.created),
-			Stack:     stack,
-			Goroutine: g.id,
-			Parent:    g.parent,
-			Count:     g.count,
-			Test:      testOfGoroutine(g, byID, inTest),
-		}
-		if g.id != 0 {
-			e.Name = "goroutine " + strconv.FormatUint(g.id, 10)
-		}
-		if g.task != "" {
-			e.Kind, e.Owner = KindGoroutine, g.task
-		}
-		r.Entries = append(r.Entries, e)
-	}
-	return inTest
-}
-
-func (s *settings) ignored(g *goroutine) bool {
-	if g.id != 0 && s.ignoreIDs[g.id] {
-		return true
-	}
-	top := g.topFunction()
-	for _, fn := range s.ignoreTop {
-		if top == fn {
-			return true
-		}
-	}
-	for _, fn := range s.ignoreCreate {
-		if g.created.fn == fn {
-			return true
-		}
-	}
-	return false
-}
-
 // sortEntries orders entries oldest first; entries of unknown age (most
 // goroutines) follow in a stable order by kind, owner and goroutine id, so
 // that text is deterministic. The two runs are sorted apart because a dump
-// can hold thousands of goroutines, which come in goroutine-id order and
-// need only the cheap comparison.
+// can hold thousands of goroutines, which need only the cheap comparison;
+// they are sorted through an index, so that a sort moves 4-byte indices
+// instead of whole entries.
 func sortEntries(es []Entry) {
 	aged := 0
 	for i := range es {
@@ -278,7 +183,38 @@ func sortEntries(es []Entry) {
 		}
 		return compareRest(&a, &b)
 	})
-	slices.SortFunc(es[aged:], func(a, b Entry) int { return compareRest(&a, &b) })
+	rest := es[aged:]
+	sorted := true
+	for i := 1; i < len(rest) && sorted; i++ {
+		sorted = compareRest(&rest[i-1], &rest[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	order := make([]int32, len(rest))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareRest(&rest[a], &rest[b]) })
+	// Apply the permutation in place, one cycle at a time: rest[i] takes
+	// rest[order[i]]. A visited index is marked by pointing it at itself.
+	for i := range order {
+		if order[i] == int32(i) {
+			continue
+		}
+		tmp := rest[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = int32(j)
+			if k == i {
+				rest[j] = tmp
+				break
+			}
+			rest[j] = rest[k]
+			j = k
+		}
+	}
 }
 
 func compareRest(a, b *Entry) int {
@@ -304,33 +240,4 @@ func compareRest(a, b *Entry) int {
 		return c
 	}
 	return cmp.Compare(a.Site.Line, b.Site.Line)
-}
-
-// maxAncestors bounds the walk up "created by ... in goroutine N" links.
-const maxAncestors = 8
-
-// testOfGoroutine returns the test function g began in: named in its
-// creation frame or its stack, or else in the creation frames and stacks of
-// the goroutines that started it, as long as they still run (the test's own
-// goroutine, typically, or a parallel test's).
-func testOfGoroutine(g *goroutine, byID map[uint64]*goroutine, inTest bool) string {
-	if !inTest {
-		return ""
-	}
-	for range maxAncestors {
-		if name := testFunc(g.created.fn); name != "" {
-			return name
-		}
-		for _, f := range g.frames {
-			if name := testFunc(f.fn); name != "" {
-				return name
-			}
-		}
-		parent, ok := byID[g.parent]
-		if !ok || g.parent == 0 || parent == g {
-			return ""
-		}
-		g = parent
-	}
-	return ""
 }

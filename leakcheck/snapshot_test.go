@@ -31,6 +31,7 @@ func findEntry(r *leakcheck.Report, kind, owner string, line int) *leakcheck.Ent
 }
 
 func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
+	keepGODEBUG(t)
 	leaseSite, leaseLine := here()
 	waitSite, waitLine := here()
 	stepSite, stepLine := here()
@@ -63,7 +64,9 @@ func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
 
 	for _, mode := range []string{"full", "light"} {
 		t.Run(mode, func(t *testing.T) {
-			var opts []leakcheck.Option
+			// A full dump names the task of a goroutine only with
+			// labels in tracebacks, which the option turns on.
+			opts := []leakcheck.Option{leakcheck.TracebackLabels()}
 			if mode == "light" {
 				opts = append(opts, leakcheck.Light())
 			}
@@ -115,7 +118,7 @@ func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
 				}
 			}
 			text := r.String()
-			if !strings.Contains(text, "task app/handler\n") || !strings.Contains(text, `guard "scores": 3 conflicts; last: app/a lost to app/b`) {
+			if !strings.Contains(text, "task \"app/handler\"\n") || !strings.Contains(text, `guard "scores": 3 conflicts; last: app/a lost to app/b`) {
 				t.Errorf("String() lacks the owner group or the guard line:\n%s", text)
 			}
 		})

@@ -2,12 +2,25 @@ package leakcheck
 
 import (
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
-	"testing"
 	"time"
 )
+
+// TestingT is the part of *testing.T (and testing.TB) that [VerifyNone]
+// uses. leakcheck takes this small interface, as goleak does, so that
+// programs importing it (every service that uses supervise.Main) do not
+// link package testing.
+type TestingT interface {
+	Helper()
+	Name() string
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
 
 // VerifyNone fails t if anything is still running or held: tasks,
 // goroutines, leases, cleanup steps, groups never waited. Things that are
@@ -28,12 +41,15 @@ import (
 //		defer leakcheck.VerifyNone(t)
 //		...
 //	}
-func VerifyNone(t testing.TB, opts ...Option) {
+//
+// Pass [TracebackLabels] to have goroutines named by the task that owns
+// them (it sets GODEBUG for the test binary).
+func VerifyNone(t TestingT, opts ...Option) {
 	t.Helper()
 	s := buildSettings(opts)
 	test, _, _ := strings.Cut(t.Name(), "/")
 	deadline := time.Now().Add(s.maxWait)
-	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok { // *testing.T has it, TB does not
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok { // *testing.T has it
 		if d, ok := dt.Deadline(); ok {
 			// Leave time for the failure to be reported before the
 			// test binary's own timeout fires.
@@ -69,8 +85,9 @@ type foreignEntries map[string][]Entry
 
 func (f foreignEntries) String() string {
 	var b strings.Builder
-	for test, es := range f {
-		fmt.Fprintf(&b, "  %s:\n", test)
+	for _, test := range slices.Sorted(maps.Keys(f)) {
+		es := f[test]
+		fmt.Fprintf(&b, "  %s:\n", escape(test))
 		for _, e := range es {
 			b.WriteString("    " + e.describe() + "\n")
 		}
@@ -142,15 +159,18 @@ type TestingM interface {
 
 // VerifyTestMain runs the tests, then, if they passed, checks that nothing
 // is left running or held (retrying as [VerifyNone] does), prints the
-// report to stderr and exits 1 if something is. It exits the process with
-// the tests' result otherwise. Use it as the whole of TestMain:
+// report to stderr and exits 1 if something is. Each leak is reported under
+// the test that started it, named as [VerifyNone] names it (from its call
+// site, its stack, or the goroutines that started it); what no test can be
+// named for is reported last. It exits the process with the tests' result
+// otherwise. Use it as the whole of TestMain:
 //
 //	func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 func VerifyTestMain(m TestingM, opts ...Option) {
 	os.Exit(verifyTestMain(m, os.Stderr, buildSettings(opts)))
 }
 
-func verifyTestMain(m TestingM, w *os.File, s *settings) int {
+func verifyTestMain(m TestingM, w io.Writer, s *settings) int {
 	code := m.Run()
 	if code != 0 {
 		return code
@@ -163,11 +183,36 @@ func verifyTestMain(m TestingM, w *os.File, s *settings) int {
 			return 0
 		}
 		if !time.Now().Before(deadline) {
-			fmt.Fprintf(w, "leakcheck: after all tests passed, things are still running or held:\n%s", r)
+			writeByTest(w, r)
 			return 1
 		}
 		runtime.Gosched()
 		time.Sleep(pause)
 		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// writeByTest writes r as one report per test that left something behind,
+// in name order, then one for what no test can be named for; the notes come
+// once, at the end.
+func writeByTest(w io.Writer, r *Report) {
+	byTest := make(map[string][]Entry)
+	for _, e := range r.Entries {
+		byTest[e.Test] = append(byTest[e.Test], e)
+	}
+	tests := slices.Sorted(maps.Keys(byTest))
+	if tests[0] == "" { // what no test can be named for goes last
+		tests = append(tests[1:], "")
+	}
+	for i, test := range tests {
+		part := &Report{Taken: r.Taken, Mode: r.Mode, Entries: byTest[test]}
+		if i == len(tests)-1 {
+			part.Notes = r.Notes
+		}
+		if test == "" {
+			fmt.Fprintf(w, "leakcheck: after all tests passed, things no test can be named for are still running or held:\n%s", part)
+		} else {
+			fmt.Fprintf(w, "leakcheck: after all tests passed, %s left things running or held:\n%s", escape(test), part)
+		}
 	}
 }

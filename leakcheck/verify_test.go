@@ -13,9 +13,7 @@ import (
 )
 
 // fakeT records what VerifyNone reports instead of failing the real test.
-// Embedding testing.TB supplies the interface's unexported method.
 type fakeT struct {
-	testing.TB
 	name string
 	mu   sync.Mutex
 	errs []string
@@ -128,5 +126,35 @@ func TestVerifyTestMain(t *testing.T) {
 	b, _ := os.ReadFile(out.Name())
 	if want := fmt.Sprintf("created at helpers_test.go:%d", line); !strings.Contains(string(b), want) {
 		t.Errorf("VerifyTestMain output lacks %q:\n%s", want, b)
+	}
+	if want := "leakcheck: after all tests passed, " + t.Name() + " left things running or held:"; !strings.Contains(string(b), want) {
+		t.Errorf("VerifyTestMain output does not name the test that leaked (%q):\n%s", want, b)
+	}
+}
+
+// TestVerifyTestMainNamesEachTest plants leaks from two tests (this one,
+// and a recorded one whose site names another test) and one no test can be
+// named for: each is reported under its own heading, the unnamed last.
+func TestVerifyTestMainNamesEachTest(t *testing.T) {
+	leakGoroutine(t)
+	site, _ := here()
+	register(t, track.State{
+		Kind: track.KindPool, Name: "named-pool",
+		Items: []track.Item{{Kind: track.ItemLease, Name: "#1", Since: time.Now(), State: "held", Site: site}},
+	})
+	register(t, track.State{
+		Kind: track.KindScope, Name: "unnamed-scope",
+		Items: []track.Item{{Kind: track.ItemStep, Name: "close", State: "pending"}},
+	})
+	var out strings.Builder
+	if code := leakcheck.VerifyTestMainCode(fakeM{0}, &out, leakcheck.MaxWait(10*time.Millisecond)); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	text := out.String()
+	mine := strings.Index(text, t.Name()+" left things running or held:")
+	unnamed := strings.Index(text, "things no test can be named for are still running or held:")
+	step := strings.Index(text, `cleanup step "close" of scope "unnamed-scope"`)
+	if mine < 0 || unnamed < mine || step < unnamed || strings.Index(text, "lease #1") > unnamed {
+		t.Fatalf("VerifyTestMain output does not put each leak under its test, the unnamed last:\n%s", text)
 	}
 }

@@ -42,7 +42,11 @@ import (
 //
 // Last, Main takes a leak report (package leakcheck) and prints it to
 // stderr, and logs it, if anything is still running or held: a lease never
-// released, a goroutine never stopped, a cleanup step never run.
+// released, a goroutine never stopped, a cleanup step never run. So that the
+// report can name the task of every goroutine, Main takes it with
+// leakcheck.TracebackLabels(), which sets GODEBUG tracebacklabels=1 for the
+// process (unless GODEBUG already sets it): later goroutine tracebacks,
+// and child processes started after, show pprof labels.
 //
 // The exit code is 0 for a clean run, and 1 if a task (or run) failed, a
 // Defer failed, a task did not stop in time, or the leak report was not
@@ -202,7 +206,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 			fmt.Fprintf(m.stderr, "\t* %s\n", strings.TrimPrefix(te.Error(), "supervise: "))
 		}
 	}
-	report := settledReport(m.reportOpts)
+	report := settledReport(append([]leakcheck.Option{leakcheck.TracebackLabels()}, m.reportOpts...))
 	if !report.Clean() {
 		fmt.Fprintf(m.stderr, "%s", report)
 		g.log(slog.LevelError, "supervise: leaks after shutdown", "group", g.path, "summary", report.Summary())

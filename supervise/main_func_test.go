@@ -194,7 +194,7 @@ func TestMainLeakFailsTheRun(t *testing.T) {
 			t.Errorf("exit %d, want 1", r.code)
 		}
 		want := fmt.Sprintf("started inside the task: chan receive, created at main_func_test.go:%d", goLine+1)
-		if !strings.Contains(out, "task app/main") || !strings.Contains(out, want) {
+		if !strings.Contains(out, `task "app/main"`) || !strings.Contains(out, want) {
 			t.Errorf("report does not attribute the goroutine to app/main at line %d:\n%s", goLine+1, out)
 		}
 		close(stop)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tether-go/tether/internal/stack"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -27,21 +28,21 @@ func taskStacks(paths []string) map[string]string {
 	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
 		return nil
 	}
-	want := make(map[string]string, len(paths)) // label text -> path
+	want := make(map[string]bool, len(paths))
 	for _, p := range paths {
-		want[`"`+track.LabelTask+`":`+strconv.Quote(p)] = p
+		want[p] = true
 	}
 	own := make(map[string][]string)    // path -> the task goroutine's stack
 	others := make(map[string][]string) // path -> stacks of goroutines it started
-	for _, rec := range strings.Split(buf.String(), "\n\n") {
-		path, stack, isTask := parseRecord(rec, want)
-		if path == "" {
+	for _, rec := range stack.ParseProfile(buf.Bytes()) {
+		path := rec.Label(track.LabelTask)
+		if !want[path] {
 			continue
 		}
-		if isTask {
-			own[path] = append(own[path], stack)
+		if text := renderRecord(&rec); rec.HasFunc(track.FuncTaskRun) {
+			own[path] = append(own[path], text)
 		} else {
-			others[path] = append(others[path], stack)
+			others[path] = append(others[path], text)
 		}
 	}
 	out := make(map[string]string, len(paths))
@@ -61,57 +62,20 @@ func taskStacks(paths []string) map[string]string {
 	return out
 }
 
-// parseRecord reads one record of a debug=1 goroutine profile:
-//
-//	1 @ 0x47d96e 0x4158ee 0x4dc839 0x483e81
-//	# labels: {"tether.group":"app", "tether.task":"app/worker"}
-//	#	0x4dc838	main.worker+0x18	/src/main.go:13
-//
-// It returns the task path whose label the record carries (or ""), the
-// stack rendered as "function\n\tfile:line\n" lines, and whether it is the
-// task's own goroutine (it runs the task's function).
-func parseRecord(rec string, want map[string]string) (path, stack string, isTask bool) {
+// renderRecord writes one record of the goroutine profile as
+// "function\n\tfile:line\n" lines, led by "N goroutines:" when the record
+// stands for several. supervise's own frames (the task runner) are left
+// out: they say nothing to the reader.
+func renderRecord(rec *stack.Goroutine) string {
 	var b strings.Builder
-	count := ""
-	for line := range strings.Lines(rec) {
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case strings.HasPrefix(line, "# labels: "):
-			labels := strings.Trim(strings.TrimPrefix(line, "# labels: "), "{}")
-			for _, kv := range strings.Split(labels, ", ") {
-				if p, ok := want[kv]; ok {
-					path = p
-				}
-			}
-		case strings.HasPrefix(line, "#\t"):
-			// Fields are separated by one or more tabs (for alignment).
-			f := strings.FieldsFunc(line, func(r rune) bool { return r == '\t' })
-			if len(f) < 4 {
-				continue
-			}
-			fn := f[2]
-			if i := strings.LastIndex(fn, "+0x"); i > 0 {
-				fn = fn[:i]
-			}
-			if strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.") {
-				// The task runner's own frames: they mark the task's
-				// goroutine, and say nothing to the reader.
-				isTask = isTask || strings.HasPrefix(fn, "github.com/tether-go/tether/supervise.(*task).run")
-				continue
-			}
-			b.WriteString(fn)
-			b.WriteString("\n\t")
-			b.WriteString(f[3])
-			b.WriteString("\n")
-		case strings.Contains(line, " @ 0x"):
-			count, _, _ = strings.Cut(line, " @ ")
+	if rec.Count > 1 {
+		b.WriteString(strconv.Itoa(rec.Count) + " goroutines:\n")
+	}
+	for _, f := range rec.Frames {
+		if strings.HasPrefix(f.Func, "github.com/tether-go/tether/supervise.") {
+			continue
 		}
+		b.WriteString(f.Func + "\n\t" + f.File + ":" + strconv.Itoa(f.Line) + "\n")
 	}
-	if path == "" {
-		return "", "", false
-	}
-	if count != "" && count != "1" {
-		return path, count + " goroutines:\n" + b.String(), isTask
-	}
-	return path, b.String(), isTask
+	return b.String()
 }

@@ -20,9 +20,11 @@ import (
 
 // Run runs m and exits the process with its result, failed if goleak or
 // leakcheck finds anything left running or held afterwards. opts go to
-// leakcheck.
+// leakcheck, after leakcheck.TracebackLabels(): a test binary may set
+// GODEBUG tracebacklabels=1 for itself, so that a leak names the task that
+// owns it.
 func Run(m *testing.M, opts ...leakcheck.Option) {
-	leakcheck.VerifyTestMain(withGoleak{m}, opts...)
+	leakcheck.VerifyTestMain(withGoleak{m}, append([]leakcheck.Option{leakcheck.TracebackLabels()}, opts...)...)
 }
 
 // withGoleak runs the tests, then goleak, before leakcheck looks.

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,11 +27,12 @@ import (
 // group, and most groups and scopes unregister within microseconds.
 //
 // So a new entry starts young: it holds the object strongly. Young entries
-// are promoted to weak pointers in batches, when a shard has gathered
-// youngLimit of them or when a Snapshot is taken. An object that unregisters
-// before that never pays for a weak pointer; one that lingers pays once. The
-// price is that a dropped object stays reachable until the next promotion of
-// its shard: at most youngLimit registrations later, or the next Snapshot.
+// are promoted to weak pointers in batches: after every garbage collection
+// cycle, when a shard has gathered youngLimit of them, and when a Snapshot
+// is taken. An object that unregisters before then never pays for a weak
+// pointer; one that lingers pays once. A dropped object is therefore held
+// through at most one collection: the cycle after the one that promoted it
+// collects it, whatever else the program does (promoteEachCycle).
 var registry reg
 
 // shardCount spreads registrations over independent locks so that groups
@@ -47,6 +49,8 @@ type reg struct {
 	nextID atomic.Uint64
 	shards [shardCount]shard
 	lost   lostList
+	// cycles arms promoteEachCycle at the first registration.
+	cycles sync.Once
 }
 
 type shard struct {
@@ -59,6 +63,9 @@ type shard struct {
 	// entries of collected objects: twice the live count after the last
 	// prune, so pruning costs O(1) amortised per registration.
 	pruneAt int
+	// background lists, by object id, the goroutines objects of this
+	// shard started with Handle.Go that are still running.
+	background map[uint64][]Goroutine
 }
 
 // entry methods are called with the shard lock held.
@@ -119,6 +126,7 @@ func Register[T any](obj *T, describe func(*T) State) Handle {
 	if obj == nil || describe == nil {
 		panic("track: Register needs a non-nil object and describe func")
 	}
+	registry.cycles.Do(promoteEachCycle)
 	e := &typedEntry[T]{strong: obj, describe: describe}
 	id := registry.nextID.Add(1)
 	s := &registry.shards[id%shardCount]
@@ -137,6 +145,30 @@ func Register[T any](obj *T, describe func(*T) State) Handle {
 	s.mu.Unlock()
 	return Handle{id: id}
 }
+
+// promoteEachCycle promotes every young entry after each garbage
+// collection cycle, so that a dropped object is collected, and its own
+// checks fire (a scope dropped with steps never run, a lease never
+// released), in a program that does nothing but run: no later registration
+// or Snapshot is needed. It is a cleanup on an object that nothing
+// references, so it runs once the cycle that found it unreachable ends, and
+// it arms itself again for the next cycle. Its cost is one small
+// allocation and a pass over the shards' young lists per cycle.
+func promoteEachCycle() {
+	runtime.AddCleanup(new(cycleSentinel), func(struct{}) {
+		for i := range registry.shards {
+			s := &registry.shards[i]
+			s.mu.Lock()
+			s.promoteLocked()
+			s.mu.Unlock()
+		}
+		promoteEachCycle()
+	}, struct{}{})
+}
+
+// cycleSentinel holds a pointer so that it is never put in a tiny
+// allocation block, which could keep it reachable with its neighbours.
+type cycleSentinel struct{ _ *byte }
 
 func (s *shard) promoteLocked() {
 	for _, id := range s.young {
@@ -179,8 +211,9 @@ func (h Handle) Unregister() {
 // Unregister elsewhere.
 func Snapshot() []State {
 	type pinned struct {
-		id       uint64
-		describe func() State
+		id         uint64
+		describe   func() State
+		goroutines []Goroutine
 	}
 	var all []pinned
 	for i := range registry.shards {
@@ -189,7 +222,7 @@ func Snapshot() []State {
 		s.promoteLocked()
 		for id, e := range s.m {
 			if d := e.pin(); d != nil {
-				all = append(all, pinned{id, d})
+				all = append(all, pinned{id, d, slices.Clone(s.background[id])})
 			} else {
 				delete(s.m, id)
 			}
@@ -198,7 +231,7 @@ func Snapshot() []State {
 	}
 	for _, r := range registry.lost.snapshot() {
 		st := r.state
-		all = append(all, pinned{r.id, func() State { return st }})
+		all = append(all, pinned{id: r.id, describe: func() State { return st }})
 	}
 	slices.SortFunc(all, func(a, b pinned) int {
 		switch {
@@ -212,6 +245,7 @@ func Snapshot() []State {
 	out := make([]State, len(all))
 	for i, p := range all {
 		out[i] = p.describe()
+		out[i].ID, out[i].Goroutines = p.id, p.goroutines
 	}
 	return out
 }

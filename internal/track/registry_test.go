@@ -211,3 +211,16 @@ func BenchmarkRegister(b *testing.B) {
 		}
 	})
 }
+
+// TestRegistryPromotesOnEveryCollection drops a few objects in a program
+// that then does nothing but collect garbage: no registration, no
+// Snapshot. Each cycle promotes the young entries, so the next collects
+// them.
+func TestRegistryPromotesOnEveryCollection(t *testing.T) {
+	const n = 3 // far fewer than a shard's young limit
+	collected := make(chan struct{}, n)
+	registerDropped(t, n, collected)
+	if got := collectAll(t, collected, n); got < n {
+		t.Fatalf("%d of %d dropped objects collected by garbage collections alone: young entries are promoted only by registrations or snapshots", got, n)
+	}
+}

@@ -47,6 +47,19 @@ type State struct {
 	// unclean, e.g. "never waited" or "2 failures never observed". Each is a
 	// short lower-case phrase.
 	Problems []string
+
+	// ID and Goroutines are filled in by Snapshot, whatever describe
+	// returns. ID is the object's registration (a Lost record's, for one),
+	// which goroutines started with Handle.Go carry in their LabelObject
+	// label. Goroutines are those goroutines, while they run.
+	ID         uint64
+	Goroutines []Goroutine
+}
+
+// Goroutine is a goroutine an object started for itself with Handle.Go.
+type Goroutine struct {
+	Name string // what it does: "watchdog"
+	ID   uint64 // the runtime's goroutine id
 }
 
 // Counter is one named number in a State.

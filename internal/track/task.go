@@ -29,6 +29,9 @@ func (t *Task) String() string {
 const (
 	LabelGroup = "tether.group" // the group path
 	LabelTask  = "tether.task"  // the task path (Task.Path)
+	// LabelObject marks a goroutine an object started for itself with
+	// Handle.Go; its value is the object's registry id (State.ID).
+	LabelObject = "tether.object"
 )
 
 type taskKey struct{}

@@ -175,7 +175,7 @@ func New[P any](cfg Config[P]) *Ledger[P] {
 // until Shutdown.
 func (l *Ledger[P]) Start() {
 	l.reg = track.Register(l, (*Ledger[P]).describe)
-	go l.watch()
+	l.reg.Go("watchdog", l.watch)
 }
 
 // Name returns the pool's name.

@@ -1,0 +1,41 @@
+package leakcheck
+
+import (
+	"testing"
+
+	"github.com/tether-go/tether/internal/stack"
+)
+
+//go:noinline
+func recurse(n int, ready chan<- struct{}, stop chan struct{}) {
+	if n == 0 {
+		ready <- struct{}{}
+		<-stop
+		return
+	}
+	recurse(n-1, ready, stop)
+}
+
+// TestFullDumpFitsDeepStacks: goroutines far deeper than the first guess at
+// a dump's size still come out whole (the dump is retried, larger).
+func TestFullDumpFitsDeepStacks(t *testing.T) {
+	const n, depth = 300, 90
+	stop := make(chan struct{})
+	defer close(stop)
+	ready := make(chan struct{})
+	for range n {
+		go recurse(depth, ready, stop)
+	}
+	for range n {
+		<-ready
+	}
+	deep := 0
+	for _, g := range stack.ParseFull(fullDump()) {
+		if g.HasFunc("github.com/tether-go/tether/leakcheck.recurse") && g.CreatedBy.Func != "" && (len(g.Frames) >= depth || g.Elided > 0) {
+			deep++
+		}
+	}
+	if deep < n {
+		t.Fatalf("%d of %d deep goroutines came out whole in the dump", deep, n)
+	}
+}
