@@ -74,7 +74,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	db.SetMaxOpenConns(Tasks)
 
 	res := &Result{Want: Tasks * Increments}
-	scores := guard.NewMap[string, int]("scores", guard.WithStore(sqliteStore{db.DB}))
+	scores := guard.NewMapIn("scores", sqliteStore{db.DB})
 	g := supervise.New(ctx, "scores", supervise.Logger(slog.New(slog.DiscardHandler)))
 	for range Tasks {
 		g.Go("player", func(ctx context.Context) error {
