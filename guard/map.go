@@ -35,14 +35,27 @@ type Map[K comparable, V any] struct {
 	created  time.Time
 	site     track.Site
 
-	// Commits: through the Store; or of in-memory keys since deleted.
-	// (A live in-memory key's commits are its version.)
-	commits atomic.Int64
+	// Counted per commit so that Stats and the leak report cost O(1): a
+	// Store's commits, or an in-memory Map's on stripes (each key counts
+	// on the stripe it was given), and its live keys.
+	commits    atomic.Int64
+	stripes    [commitStripes]stripe
+	nextStripe atomic.Uint32
+	keys       atomic.Int64
 
-	mu      sync.Mutex // taken by conflicts, Delete and Stats only
+	mu      sync.Mutex // taken by conflicts and Stats only
 	st      counters
 	last    conflict // valid when st.conflicts > 0
 	lastKey K
+}
+
+// commitStripes spreads an in-memory Map's commit counter over cache lines,
+// so that writers of different keys rarely share one.
+const commitStripes = 8
+
+type stripe struct {
+	n atomic.Int64
+	_ [cacheLine - 8]byte
 }
 
 // NewMap returns an empty map named name that keeps its keys in memory.
@@ -274,8 +287,8 @@ func (m *Map[K, V]) Range(ctx context.Context, fn func(K, Snapshot[V]) bool) err
 func (m *Map[K, V]) Stats() Stats {
 	m.mu.Lock()
 	c, last, key := m.st, m.last, m.lastKey
-	_, commits := m.countsLocked()
 	m.mu.Unlock()
+	_, commits := m.counts()
 	s := c.stats(commits)
 	if c.conflicts > 0 {
 		s.LastConflict = last.err(m.name, key, nil)
@@ -283,22 +296,16 @@ func (m *Map[K, V]) Stats() Stats {
 	return s
 }
 
-// countsLocked returns the number of keys (-1 if the Store cannot tell)
-// and of commits. m.mu must be held, so that a Delete does not move a key's
-// commits from its version to m.commits meanwhile.
-func (m *Map[K, V]) countsLocked() (keys int, commits int64) {
+// counts returns the number of keys (-1 if the Store cannot tell) and of
+// commits.
+func (m *Map[K, V]) counts() (keys int, commits int64) {
 	if m.store != nil {
 		return -1, m.commits.Load()
 	}
-	commits = m.commits.Load()
-	m.entries.Range(func(_, v any) bool {
-		if p := v.(*entry[V]).cur.Load(); p != nil {
-			keys++
-			commits += int64(p.Version)
-		}
-		return true
-	})
-	return keys, commits
+	for i := range m.stripes {
+		commits += m.stripes[i].n.Load()
+	}
+	return int(m.keys.Load()), commits
 }
 
 // conflict counts c, a refused write on key, and keeps it as the last
@@ -375,8 +382,8 @@ func orNil[V any](s Snapshot[V]) *Snapshot[V] {
 func (m *Map[K, V]) describe() track.State {
 	m.mu.Lock()
 	c, last, key := m.st, m.last, m.lastKey
-	keys, commits := m.countsLocked()
 	m.mu.Unlock()
+	keys, commits := m.counts()
 	st := track.State{
 		Kind:    track.KindGuard,
 		Name:    m.name,

@@ -19,9 +19,10 @@ import (
 // key's version from before a Delete never lands on the key written again
 // afterwards, even at the same version number.
 type entry[V any] struct {
-	cur  atomic.Pointer[Snapshot[V]] // nil: the key does not exist
-	mu   sync.Mutex                  // the key's commit lock
-	dead bool                        // under mu: removed by Delete
+	cur    atomic.Pointer[Snapshot[V]] // nil: the key does not exist
+	mu     sync.Mutex                  // the key's commit lock
+	dead   bool                        // under mu: removed by Delete
+	stripe uint32                      // where its commits are counted
 }
 
 // lookup returns key's entry, or nil.
@@ -50,7 +51,7 @@ func (m *Map[K, V]) lockEntry(key K, create bool) *entry[V] {
 			if !create {
 				return nil
 			}
-			v, _ := m.entries.LoadOrStore(key, new(entry[V]))
+			v, _ := m.entries.LoadOrStore(key, &entry[V]{stripe: m.nextStripe.Add(1) % commitStripes})
 			e = v.(*entry[V])
 		}
 		e.mu.Lock()
@@ -72,7 +73,7 @@ func (m *Map[K, V]) updateMem(key K, w writer, fn func(V) (V, error), us updateS
 	e := m.lockEntry(key, true)
 	cur := e.cur.Load()
 	if cur == base {
-		publishLocked(e, cur, n)
+		m.publishLocked(e, cur, n)
 		e.mu.Unlock()
 		return *n, nil
 	}
@@ -97,7 +98,7 @@ func (m *Map[K, V]) retryLocked(e *entry[V], key K, cur, n *Snapshot[V], w write
 		return deref(cur), err
 	}
 	n.Value = next
-	publishLocked(e, cur, n)
+	m.publishLocked(e, cur, n)
 	return *n, nil
 }
 
@@ -114,16 +115,20 @@ func (m *Map[K, V]) compareAndSwapMem(key K, base uint64, n *Snapshot[V], w writ
 		c := m.conflict(key, newConflict(base, cur, w, 1, n.At), 1)
 		return deref(cur), c.err(m.name, key, nil)
 	}
-	publishLocked(e, cur, n)
+	m.publishLocked(e, cur, n)
 	e.mu.Unlock()
 	return *n, nil
 }
 
 // publishLocked makes n the version of e's key after cur (nil: the key did
-// not exist), which must be current. e.mu must be held.
-func publishLocked[V any](e *entry[V], cur, n *Snapshot[V]) {
+// not exist), which must be current, and counts the commit. e.mu must be
+// held.
+func (m *Map[K, V]) publishLocked(e *entry[V], cur, n *Snapshot[V]) {
+	m.stripes[e.stripe].n.Add(1)
 	n.Version = 1
-	if cur != nil {
+	if cur == nil {
+		m.keys.Add(1)
+	} else {
 		n.Version = cur.Version + 1
 		if n.At.Before(cur.At) {
 			n.At = cur.At // as in Guard.publishLocked
@@ -140,13 +145,11 @@ func (m *Map[K, V]) deleteMem(key K) {
 	e.mu.Lock()
 	if !e.dead {
 		e.dead = true
-		m.mu.Lock() // see countsLocked
-		if p := e.cur.Load(); p != nil {
-			m.commits.Add(int64(p.Version))
+		if e.cur.Load() != nil {
+			m.keys.Add(-1)
 			e.cur.Store(nil)
 		}
 		m.entries.CompareAndDelete(key, e)
-		m.mu.Unlock()
 	}
 	e.mu.Unlock()
 }
