@@ -57,23 +57,27 @@
 //
 // # Costs
 //
-// Each version is an immutable Snapshot behind an atomic pointer
-// (copy-on-write), so Load is one atomic load and a copy: it never blocks
-// and never allocates. A commit allocates the new version and publishes it
-// under a per-guard (per-key) mutex held for a few nanoseconds; fn runs
-// outside it, except in the retry after a conflict. The numbers below are
-// from the side-by-side benchmarks in bench_test.go (guard against a mutex,
-// an RWMutex and an atomic.Pointer copy-on-write loop, in one run):
+// The current version lives in a record behind one atomic pointer, so Load
+// is a few atomic loads and a copy: it never blocks and never allocates. A
+// commit publishes the next record under a per-guard (per-key) mutex held
+// for a few nanoseconds; fn runs outside it, except in the retry after a
+// conflict. A Guard reuses the record of the version a commit replaces
+// unless a Load read it (record.go), so writes with no read between them
+// allocate nothing, and a read between writes costs one allocation per
+// write, as copy-on-write does; a Map's keys allocate one per write. The
+// side-by-side benchmarks in bench_test.go run guard against a mutex, an
+// RWMutex and an atomic.Pointer copy-on-write loop in one run:
 //
-//   - Load (BenchmarkLoad) costs about 1.5 times an atomic.Pointer load.
-//   - Update (BenchmarkUpdate) costs about 5 times the copy-on-write loop,
-//     which records nothing. Most of the difference is what Update records
-//     about the writer, once per commit (BenchmarkAttribution): the task
-//     (a ctx.Value lookup), the call site (one program counter from the
-//     frame pointers) and, the largest part, the time (one monotonic clock
-//     read). The rest is the commit lock and a larger allocation.
+//   - Load (BenchmarkLoad) costs about 1.6 times an atomic.Pointer load.
+//   - Update (BenchmarkUpdate) costs about three times the copy-on-write
+//     loop and seven times a mutex, neither of which records anything.
+//     Most of the difference is what Update records about the writer, once
+//     per commit (BenchmarkAttribution): the task (a ctx.Value lookup), the
+//     call site (one program counter from the frame pointers) and, the
+//     largest part, the time (one monotonic clock read).
 //   - Updates of one key from every core (BenchmarkUpdateParallel,
-//     BenchmarkMapUpdateParallel keys=1) never lose an update.
+//     BenchmarkMapUpdateParallel keys=1) never lose an update and never
+//     sleep: a writer that lost a race queues on the commit lock.
 //   - Stats and the leak report cost no more than that: a Guard's commits
 //     are its version, a Map counts each commit on one of a few striped
 //     atomic counters, and conflicts are counted only when they happen.

@@ -23,10 +23,10 @@ const cacheLine = 64
 type Guard[T any] struct {
 	_ noCopy
 
-	// cur is the current version: an immutable Snapshot, replaced (never
-	// modified) by each commit, so that Load is one atomic load and a copy
-	// (copy-on-write). Read by Load; written by commits, under mu.
-	cur atomic.Pointer[Snapshot[T]]
+	// cur is the record of the current version. Read by Load; written by
+	// commits, under mu. Records are reused only when no Load read them
+	// (see record.go).
+	cur atomic.Pointer[record[T]]
 	_   [cacheLine - 8]byte
 
 	// Read-only after New.
@@ -38,8 +38,9 @@ type Guard[T any] struct {
 
 	// mu is the commit lock: it serialises commits and guards what
 	// follows. fn runs outside it, except in the retry after a conflict.
-	mu   sync.Mutex
-	st   counters
+	mu    sync.Mutex
+	spare *record[T] // a retired record no Load read, to refill
+	st    counters
 	last conflict // valid when st.conflicts > 0
 }
 
@@ -69,27 +70,51 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 		created:  time.Now(),
 		site:     track.Caller(0),
 	}
-	g.cur.Store(&Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pc: g.site.PC()}})
+	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pc: g.site.PC()}}}
+	r.state.Store(1 << 1)
+	g.cur.Store(r)
 	track.Register(g, (*Guard[T]).describe)
 	return g
 }
 
 // Load returns the current version. It never blocks and never allocates:
-// it is one atomic load and a copy of the Snapshot. See BenchmarkLoad.
+// it is two atomic loads and a copy of the Snapshot, plus one CAS for the
+// first Load of each version, and it retries only if a write committed
+// meanwhile. See BenchmarkLoad.
 //
 // The Value is shared with the guard and every other reader: it must not be
 // modified in place (see [Snapshot]).
 func (g *Guard[T]) Load() Snapshot[T] {
-	return *g.current()
+	for {
+		r := g.cur.Load()
+		if r == nil {
+			panic(errZeroGuard)
+		}
+		x := r.state.Load()
+		if x&seen != 0 {
+			if g.cur.Load() == r {
+				return r.snap
+			}
+			continue
+		}
+		r.state.CompareAndSwap(x, x|seen)
+	}
 }
 
-// current returns the current version, which is immutable.
-func (g *Guard[T]) current() *Snapshot[T] {
-	p := g.cur.Load()
-	if p == nil {
+// current returns a copy of the current version for a writer, without
+// marking it read, so that the commit can reuse its record.
+func (g *Guard[T]) current() Snapshot[T] {
+	r := g.cur.Load()
+	if r == nil {
 		panic(errZeroGuard)
 	}
-	return p
+	if r.state.Load()&seen != 0 && g.cur.Load() == r {
+		return r.snap // a version a Load read never changes (see record)
+	}
+	g.mu.Lock()
+	s := g.cur.Load().snap
+	g.mu.Unlock()
+	return s
 }
 
 // errZeroGuard is the panic of a Guard used without New.
@@ -120,27 +145,28 @@ func (g *Guard[T]) CompareAndSwap(ctx context.Context, base uint64, next T) (Sna
 
 func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], error) {
 	if err := g.check(w, next); err != nil {
-		return *g.current(), err
+		return g.current(), err
 	}
-	n := g.version(next, w, g.now())
+	at := g.now()
 	g.mu.Lock()
-	cur := g.cur.Load()
-	if cur == nil {
+	r := g.cur.Load()
+	if r == nil {
 		g.mu.Unlock()
 		panic(errZeroGuard)
 	}
-	if cv := cur.Version; base != cv {
+	if cv := r.snap.Version; base != cv {
+		cs := r.snap
 		if base == 0 || base > cv {
 			g.mu.Unlock()
-			return *cur, &versionError{guard: g.name, base: base, current: cv}
+			return cs, &versionError{guard: g.name, base: base, current: cv}
 		}
-		c := g.conflictLocked(cur, base, w, 1, n.At)
+		c := g.conflictLocked(&cs, base, w, 1, at)
 		g.mu.Unlock()
-		return *cur, c.err(g.name, nil, nil)
+		return cs, c.err(g.name, nil, nil)
 	}
-	g.publishLocked(cur, n)
+	out := g.commitLocked(r, next, w, at).snap
 	g.mu.Unlock()
-	return *n, nil
+	return out, nil
 }
 
 // Update applies fn to the current value and commits the result as the next
@@ -186,42 +212,72 @@ func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (S
 	cur := g.current()
 	next, err := g.apply(fn, cur.Value, w)
 	if err != nil {
-		return *cur, err
+		return cur, err
 	}
-	n := g.version(next, w, at)
 	g.mu.Lock()
-	latest := g.cur.Load()
-	if latest == cur {
-		g.publishLocked(cur, n)
+	r := g.cur.Load()
+	if r.snap.Version == cur.Version {
+		out := g.commitLocked(r, next, w, at).snap
 		g.mu.Unlock()
-		return *n, nil
+		return out, nil
 	}
-	c := g.conflictLocked(latest, cur.Version, w, 1, at)
+	latest := r.snap
+	c := g.conflictLocked(&latest, cur.Version, w, 1, at)
 	if us.noRetry {
 		g.mu.Unlock()
-		return *latest, c.err(g.name, nil, nil)
+		return latest, c.err(g.name, nil, nil)
 	}
-	return g.retryLocked(latest, n, w, fn)
+	return g.retryLocked(r, w, fn, at)
 }
 
 // retryLocked is Update's second attempt, after a conflict: it runs fn on
-// cur, the current version, and commits n with its result, all under the
-// commit lock (which the caller holds and retryLocked releases), so that
-// no other write can come between. This is what keeps a contended guard
-// close to a mutex's throughput (BenchmarkUpdateParallel): a writer that
-// lost a race does not wait and try again, possibly losing again, but
-// queues on the lock like a mutex's writers do. The lock is released even
-// if fn panics.
-func (g *Guard[T]) retryLocked(cur, n *Snapshot[T], w writer, fn func(T) (T, error)) (Snapshot[T], error) {
+// r, the current record, and commits the result, all under the commit lock
+// (which the caller holds and retryLocked releases), so that no other write
+// can come between. This is what keeps a contended guard from storming: a
+// writer that lost a race does not wait and try again, possibly losing
+// again, but queues on the lock as a mutex's writers do
+// (BenchmarkUpdateParallel). The lock is released even if fn panics.
+func (g *Guard[T]) retryLocked(r *record[T], w writer, fn func(T) (T, error), at time.Time) (Snapshot[T], error) {
 	defer g.mu.Unlock()
 	g.st.finish(2)
-	next, err := g.apply(fn, cur.Value, w)
+	next, err := g.apply(fn, r.snap.Value, w)
 	if err != nil {
-		return *cur, err
+		return r.snap, err
 	}
-	n.Value = next
-	g.publishLocked(cur, n)
-	return *n, nil
+	return g.commitLocked(r, next, w, at).snap, nil
+}
+
+// commitLocked publishes next as the successor of r, the current record,
+// keeps r for reuse if no Load read it (see record), and returns the new
+// current record, which the caller must copy before unlocking. g.mu must be
+// held.
+func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *record[T] {
+	v := r.snap.Version + 1
+	n := g.spare
+	g.spare = nil
+	if n == nil {
+		n = new(record[T])
+		n.state.Store(v << 1)
+	} // else retire already gave n version v's state.
+	if at.Before(r.snap.At) {
+		// Update reads the clock before the value; another commit may
+		// have come between. Versions' times never go back.
+		at = r.snap.At
+	}
+	// Field by field, with no Snapshot temporary: copying one through
+	// the stack costs more than the fields themselves.
+	n.snap.Value = next
+	n.snap.Version = v
+	n.snap.Writer = w.task.String()
+	n.snap.At = at
+	n.snap.Site.pc = w.pc
+	g.cur.Store(n)
+	if r.retire(v - 1) {
+		var zero T
+		r.snap.Value = zero // do not keep the old value alive
+		g.spare = r
+	}
+	return n
 }
 
 // apply runs fn on v (a clone of v with WithClone) and the validators on
@@ -235,25 +291,6 @@ func (g *Guard[T]) apply(fn func(T) (T, error), v T, w writer) (T, error) {
 		err = g.check(w, next)
 	}
 	return next, err
-}
-
-// version returns the next version, filled in except for its number, which
-// publishLocked sets. Building it outside the lock keeps the allocation out
-// of the critical section.
-func (g *Guard[T]) version(next T, w writer, at time.Time) *Snapshot[T] {
-	return &Snapshot[T]{Value: next, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
-}
-
-// publishLocked makes n the version after cur, which must be current.
-// g.mu must be held.
-func (g *Guard[T]) publishLocked(cur, n *Snapshot[T]) {
-	n.Version = cur.Version + 1
-	if n.At.Before(cur.At) {
-		// Update reads the clock before the value; another commit may
-		// have come between. Versions' times never go back.
-		n.At = cur.At
-	}
-	g.cur.Store(n)
 }
 
 // conflictLocked counts a refused write based on base while cur is

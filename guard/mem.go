@@ -43,10 +43,13 @@ func (m *Map[K, V]) current(key K) *Snapshot[V] {
 }
 
 // lockEntry returns key's live entry, locked; if key has none, it adds one
-// when create is set, and returns nil otherwise.
-func (m *Map[K, V]) lockEntry(key K, create bool) *entry[V] {
-	for {
-		e := m.lookup(key)
+// when create is set, and returns nil otherwise. e, if not nil, is the
+// entry the caller already looked up, tried first.
+func (m *Map[K, V]) lockEntry(key K, e *entry[V], create bool) *entry[V] {
+	for ; ; e = nil {
+		if e == nil {
+			e = m.lookup(key)
+		}
 		if e == nil {
 			if !create {
 				return nil
@@ -64,13 +67,17 @@ func (m *Map[K, V]) lockEntry(key K, create bool) *entry[V] {
 
 func (m *Map[K, V]) updateMem(key K, w writer, fn func(V) (V, error), us updateSettings) (Snapshot[V], error) {
 	at := m.now() // before the load: see Guard.update
-	base := m.current(key)
+	e := m.lookup(key)
+	var base *Snapshot[V]
+	if e != nil {
+		base = e.cur.Load()
+	}
 	next, err := m.apply(key, fn, deref(base).Value, w)
 	if err != nil {
 		return deref(base), err
 	}
 	n := newVersion(next, w, at)
-	e := m.lockEntry(key, true)
+	e = m.lockEntry(key, e, true)
 	cur := e.cur.Load()
 	if cur == base {
 		m.publishLocked(e, cur, n)
@@ -103,7 +110,7 @@ func (m *Map[K, V]) retryLocked(e *entry[V], key K, cur, n *Snapshot[V], w write
 }
 
 func (m *Map[K, V]) compareAndSwapMem(key K, base uint64, n *Snapshot[V], w writer) (Snapshot[V], error) {
-	e := m.lockEntry(key, base == 0)
+	e := m.lockEntry(key, nil, base == 0)
 	var cur *Snapshot[V]
 	if e != nil {
 		cur = e.cur.Load()

@@ -109,7 +109,7 @@ func counter(name string, v int64) track.Counter { return track.Counter{Name: na
 // Stats returns the guard's counters and its last conflict.
 func (g *Guard[T]) Stats() Stats {
 	g.mu.Lock()
-	c, last, version := g.st, g.last, g.current().Version
+	c, last, version := g.st, g.last, g.cur.Load().snap.Version
 	g.mu.Unlock()
 	s := c.stats(int64(version - 1))
 	if c.conflicts > 0 {
@@ -122,7 +122,7 @@ func (g *Guard[T]) Stats() Stats {
 // information, not leaks: they never appear as Problems.
 func (g *Guard[T]) describe() track.State {
 	g.mu.Lock()
-	c, last, version := g.st, g.last, g.current().Version
+	c, last, version := g.st, g.last, g.cur.Load().snap.Version
 	g.mu.Unlock()
 	st := track.State{
 		Kind:    track.KindGuard,
