@@ -27,6 +27,7 @@ func (m *Map[K, V]) KeyLocked(key K) bool {
 	}
 	return true
 }
+
 // Reader performs Load's steps one at a time (see record), so that tests
 // can interleave them with commits.
 type Reader[T any] struct {

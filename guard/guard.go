@@ -41,7 +41,7 @@ type Guard[T any] struct {
 	mu    sync.Mutex
 	spare *record[T] // a retired record no Load read, to refill
 	st    counters
-	last conflict // valid when st.conflicts > 0
+	last  conflict // valid when st.conflicts > 0
 }
 
 // New returns a guard named name holding initial as version 1.
