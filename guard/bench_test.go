@@ -151,7 +151,17 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			if v, _ := c.load(); int64(v) != total.Load() {
 				b.Fatalf("value %d after %d updates: lost updates", v, total.Load())
 			}
+			reportConflicts(b, c)
 		})
+	}
+}
+
+// reportConflicts reports how often a guard's writers actually raced: a
+// contended benchmark on a machine too busy to run its goroutines at once
+// measures no contention at all.
+func reportConflicts(b *testing.B, x any) {
+	if s, ok := x.(interface{ stats() guard.Stats }); ok {
+		b.ReportMetric(float64(s.stats().Conflicts)/float64(b.N), "conflicts/op")
 	}
 }
 
@@ -191,6 +201,7 @@ func BenchmarkMapUpdateParallel(b *testing.B) {
 				if int64(sum) != total.Load() {
 					b.Fatalf("values sum to %d after %d updates: lost updates", sum, total.Load())
 				}
+				reportConflicts(b, t)
 			})
 		}
 	}

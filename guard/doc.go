@@ -57,14 +57,15 @@
 //
 // # Costs
 //
-// The current version lives in a record behind one atomic pointer, so Load
-// is a few atomic loads and a copy: it never blocks and never allocates. A
-// commit publishes the next record under a per-guard (per-key) mutex held
-// for a few nanoseconds; fn runs outside it, except in the retry after a
-// conflict. A Guard reuses the record of the version a commit replaces
-// unless a Load read it (record.go), so writes with no read between them
-// allocate nothing, and a read between writes costs one allocation per
-// write, as copy-on-write does; a Map's keys allocate one per write. The
+// A Guard's current version lives in a record behind one atomic pointer,
+// so Load is a few atomic loads and a copy: it never blocks and never
+// allocates. A commit publishes the next record under the guard's mutex,
+// held for a few nanoseconds; fn runs outside it, except in the retry after
+// a conflict. A commit reuses the record of the version it replaces unless
+// a Load read it (record.go), so writes with no read between them allocate
+// nothing, and a read between writes costs one allocation per write, as
+// copy-on-write does. A Map in memory keeps each key's version in place
+// under the key's locks and allocates only for a new key. The
 // side-by-side benchmarks in bench_test.go run guard against a mutex, an
 // RWMutex and an atomic.Pointer copy-on-write loop in one run:
 //

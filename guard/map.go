@@ -16,7 +16,8 @@ import (
 // contend.
 //
 // A Map made by [NewMap] keeps its keys in memory: each key is a small
-// Guard of its own, and Load never blocks. A Map made by [NewMapIn] keeps
+// Guard of its own, found in a map sharded over read-write locks. A Map
+// made by [NewMapIn] keeps
 // them in a [Store], such as a database table that several processes share
 // (see guard/sqlstore). Its rules are a Guard's: values are snapshots that
 // must not be modified in place, Update's fn may run more than once (and
@@ -28,8 +29,8 @@ import (
 type Map[K comparable, V any] struct {
 	_        noCopy
 	name     string
-	store    Store[K, V] // nil: keys are in entries
-	entries  sync.Map    // K to *entry[V], for a Map in memory
+	store    Store[K, V]    // nil: keys are in entries
+	entries  *entries[K, V] // for a Map in memory
 	validate func(V) error
 	clone    func(V) V
 	created  time.Time
@@ -92,6 +93,7 @@ func newMap[K comparable, V any](what, name string, store Store[K, V], opts []Op
 	m := &Map[K, V]{
 		name:     name,
 		store:    store,
+		entries:  newEntries[K, V](store),
 		validate: s.validate,
 		clone:    s.clone,
 		created:  time.Now(),
@@ -108,15 +110,15 @@ func (m *Map[K, V]) mustMade() {
 }
 
 // Load returns key's current version, or the zero value at version 0 if key
-// does not exist. In memory it never fails, never blocks and never
-// allocates. Load panics if ctx is nil.
+// does not exist. In memory it never fails and never allocates, and it
+// holds a shard's read lock only for the lookup. Load panics if ctx is nil.
 func (m *Map[K, V]) Load(ctx context.Context, key K) (Snapshot[V], error) {
 	if ctx == nil {
 		panic("guard: nil Context passed to Load on map " + quote(m.name))
 	}
 	m.mustMade()
 	if m.store == nil {
-		return deref(m.current(key)), nil
+		return m.loadMem(key), nil
 	}
 	s, err := m.store.Load(ctx, key)
 	if err != nil {
@@ -146,17 +148,17 @@ func (m *Map[K, V]) CompareAndSwap(ctx context.Context, key K, base uint64, next
 	if err := m.check(key, w, next); err != nil {
 		return Snapshot[V]{}, err
 	}
-	n := newVersion(next, w, m.now())
+	at := m.now()
 	if m.store == nil {
-		return m.compareAndSwapMem(key, base, n, w)
+		return m.compareAndSwapMem(key, base, next, w, at)
 	}
-	n.Version = base + 1
-	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, *n)
+	n := Snapshot[V]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
+	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, n)
 	if err != nil {
 		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
 	}
 	if !ok {
-		c := m.conflict(key, newConflict(base, orNil(cur), w, 1, n.At), 1)
+		c := m.conflict(key, newConflict(base, orNil(cur), w, 1, at), 1)
 		return cur, c.err(m.name, key, nil)
 	}
 	m.commits.Add(1)
@@ -210,12 +212,11 @@ func (m *Map[K, V]) updateStore(ctx context.Context, key K, w writer, fn func(V)
 			m.finish(attempt)
 			return cur, err
 		}
-		n := newVersion(next, w, at)
-		n.Version = cur.Version + 1
+		n := Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
 		if n.At.Before(cur.At) {
-			n.At = cur.At // versions' times never go back, as in Guard.publishLocked
+			n.At = cur.At // versions' times never go back, as in Guard.commitLocked
 		}
-		got, ok, err := m.store.CompareAndSwap(ctx, key, cur.Version, *n)
+		got, ok, err := m.store.CompareAndSwap(ctx, key, cur.Version, n)
 		if err != nil {
 			m.finish(attempt)
 			return cur, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
@@ -354,20 +355,6 @@ func (m *Map[K, V]) check(key K, w writer, v V) error {
 
 // now is Guard.now.
 func (m *Map[K, V]) now() time.Time { return m.created.Add(time.Since(m.created)) }
-
-// newVersion returns a version of next by w at at, filled in except for its
-// number.
-func newVersion[V any](next V, w writer, at time.Time) *Snapshot[V] {
-	return &Snapshot[V]{Value: next, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
-}
-
-// deref returns *p, or the zero Snapshot (version 0) for nil.
-func deref[V any](p *Snapshot[V]) Snapshot[V] {
-	if p == nil {
-		return Snapshot[V]{}
-	}
-	return *p
-}
 
 // orNil returns &s, or nil for the zero Snapshot of a key that does not
 // exist.

@@ -374,4 +374,7 @@ func TestMapLoadDoesNotAllocate(t *testing.T) {
 			t.Errorf("Load of a %s key allocates %v times", name, n)
 		}
 	}
+	if n := testing.AllocsPerRun(1000, func() { ints.Update(ctx, 1<<20, inc) }); n != 0 {
+		t.Errorf("Update of an existing key allocates %v times", n)
+	}
 }

@@ -1,45 +1,113 @@
 package guard
 
 import (
+	"hash/maphash"
 	"sync"
-	"sync/atomic"
+	"time"
 )
 
-// entry is one key of a Map in memory: what a Guard is to its value. Its
-// current version is an immutable Snapshot behind an atomic pointer, so a
-// Load is a lookup (sync.Map: no lock), one atomic load and a copy, and
-// never blocks; commits to the key are serialised by its own mutex, so
-// keys do not contend, and the retry after a conflict runs under it, as a
-// Guard's does under its commit lock.
+// entries are the keys of a Map in memory: a map from key to entry, hashed
+// over shards that each lock their own, so that looking up, adding and
+// removing keys on different shards do not contend. The lock guards only
+// the map itself; a key's versions are its entry's business.
+type entries[K comparable, V any] struct {
+	seed   maphash.Seed
+	shards [entryShards]entryShard[K, V]
+}
+
+// entryShards spreads keys over independent locks.
+const entryShards = 64
+
+type entryShard[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]*entry[V]
+	_  [cacheLine - 32]byte
+}
+
+// newEntries returns the entries of a Map in memory, or nil for a Map on a
+// Store.
+func newEntries[K comparable, V any](store Store[K, V]) *entries[K, V] {
+	if store != nil {
+		return nil
+	}
+	return &entries[K, V]{seed: maphash.MakeSeed()}
+}
+
+func (es *entries[K, V]) shard(key K) *entryShard[K, V] {
+	return &es.shards[maphash.Comparable(es.seed, key)%entryShards]
+}
+
+func (sh *entryShard[K, V]) load(key K) *entry[V] {
+	sh.mu.RLock()
+	e := sh.m[key]
+	sh.mu.RUnlock()
+	return e
+}
+
+// loadOrAdd returns key's entry, adding a new one if there is none.
+func (sh *entryShard[K, V]) loadOrAdd(key K, stripe uint32) *entry[V] {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e := sh.m[key]; e != nil {
+		return e
+	}
+	if sh.m == nil {
+		sh.m = make(map[K]*entry[V])
+	}
+	e := &entry[V]{stripe: stripe}
+	sh.m[key] = e
+	return e
+}
+
+// remove removes key if its entry is e.
+func (sh *entryShard[K, V]) remove(key K, e *entry[V]) {
+	sh.mu.Lock()
+	if sh.m[key] == e {
+		delete(sh.m, key)
+	}
+	sh.mu.Unlock()
+}
+
+// entry is one key of a Map in memory: what a Guard is to its value, with
+// plain locks. Commits to the key are serialised by its commit lock (mu),
+// so keys do not contend, and the retry after a conflict runs under it, as
+// a Guard's does under its own. The current version is kept in the entry,
+// written under mu and a short write lock (data) and copied out by readers
+// under the read lock, so a reader never waits for fn and a commit
+// allocates nothing.
 //
-// Delete removes an entry from the map under its mutex and marks it dead;
-// a writer that locks a dead entry looks the key up again. A writer's base
-// is the Snapshot pointer it read (nil: the key did not exist), and a
-// commit compares pointers, not version numbers, so a write based on a
-// key's version from before a Delete never lands on the key written again
-// afterwards, even at the same version number.
+// Delete removes an entry from the map under mu and marks it dead; a
+// writer that locks a dead entry looks the key up again, and a key written
+// again gets a new entry. So a writer's base is the entry it read and the
+// version it saw there: a write based on a key's version from before a
+// Delete never lands on the key written again afterwards, even at the same
+// version number.
 type entry[V any] struct {
-	cur    atomic.Pointer[Snapshot[V]] // nil: the key does not exist
-	mu     sync.Mutex                  // the key's commit lock
-	dead   bool                        // under mu: removed by Delete
-	stripe uint32                      // where its commits are counted
+	mu     sync.Mutex   // the key's commit lock
+	data   sync.RWMutex // guards snap against readers; writers also hold mu
+	snap   Snapshot[V]  // Version 0: the key does not exist
+	dead   bool         // under mu: removed by Delete
+	stripe uint32       // where its commits are counted
+}
+
+// read returns a copy of e's current version.
+func (e *entry[V]) read() Snapshot[V] {
+	e.data.RLock()
+	s := e.snap
+	e.data.RUnlock()
+	return s
 }
 
 // lookup returns key's entry, or nil.
-func (m *Map[K, V]) lookup(key K) *entry[V] {
-	v, ok := m.entries.Load(key)
-	if !ok {
-		return nil
-	}
-	return v.(*entry[V])
-}
+func (m *Map[K, V]) lookup(key K) *entry[V] { return m.entries.shard(key).load(key) }
 
-// current returns key's current version, or nil if key does not exist.
-func (m *Map[K, V]) current(key K) *Snapshot[V] {
+// loadMem returns key's current version, the zero Snapshot if key does
+// not exist.
+func (m *Map[K, V]) loadMem(key K) Snapshot[V] {
 	if e := m.lookup(key); e != nil {
-		return e.cur.Load()
+		return e.read()
 	}
-	return nil
+	return Snapshot[V]{}
 }
 
 // lockEntry returns key's live entry, locked; if key has none, it adds one
@@ -54,8 +122,7 @@ func (m *Map[K, V]) lockEntry(key K, e *entry[V], create bool) *entry[V] {
 			if !create {
 				return nil
 			}
-			v, _ := m.entries.LoadOrStore(key, &entry[V]{stripe: m.nextStripe.Add(1) % commitStripes})
-			e = v.(*entry[V])
+			e = m.entries.shard(key).loadOrAdd(key, m.nextStripe.Add(1)%commitStripes)
 		}
 		e.mu.Lock()
 		if !e.dead {
@@ -67,81 +134,79 @@ func (m *Map[K, V]) lockEntry(key K, e *entry[V], create bool) *entry[V] {
 
 func (m *Map[K, V]) updateMem(key K, w writer, fn func(V) (V, error), us updateSettings) (Snapshot[V], error) {
 	at := m.now() // before the load: see Guard.update
-	e := m.lookup(key)
-	var base *Snapshot[V]
-	if e != nil {
-		base = e.cur.Load()
+	read := m.lookup(key)
+	var base Snapshot[V]
+	if read != nil {
+		base = read.read()
 	}
-	next, err := m.apply(key, fn, deref(base).Value, w)
+	next, err := m.apply(key, fn, base.Value, w)
 	if err != nil {
-		return deref(base), err
+		return base, err
 	}
-	n := newVersion(next, w, at)
-	e = m.lockEntry(key, e, true)
-	cur := e.cur.Load()
-	if cur == base {
-		m.publishLocked(e, cur, n)
+	e := m.lockEntry(key, read, true)
+	cur := &e.snap // stable while e.mu is held
+	if cur.Version == base.Version && (base.Version == 0 || e == read) {
+		s := m.publishLocked(e, next, w, at)
 		e.mu.Unlock()
-		return *n, nil
+		return s, nil
 	}
 	attempts := 2 // retried below, under e.mu
 	if us.noRetry {
 		attempts = 1
 	}
-	c := m.conflict(key, newConflict(deref(base).Version, cur, w, 1, at), attempts)
+	c := m.conflict(key, newConflict(base.Version, orNil(*cur), w, 1, at), attempts)
 	if us.noRetry {
+		s := *cur
 		e.mu.Unlock()
-		return deref(cur), c.err(m.name, key, nil)
+		return s, c.err(m.name, key, nil)
 	}
-	return m.retryLocked(e, key, cur, n, w, fn)
+	return m.retryLocked(e, key, w, fn, at)
 }
 
 // retryLocked is Guard.retryLocked for key's entry e, whose lock the caller
 // holds and retryLocked releases.
-func (m *Map[K, V]) retryLocked(e *entry[V], key K, cur, n *Snapshot[V], w writer, fn func(V) (V, error)) (Snapshot[V], error) {
+func (m *Map[K, V]) retryLocked(e *entry[V], key K, w writer, fn func(V) (V, error), at time.Time) (Snapshot[V], error) {
 	defer e.mu.Unlock()
-	next, err := m.apply(key, fn, deref(cur).Value, w)
+	next, err := m.apply(key, fn, e.snap.Value, w)
 	if err != nil {
-		return deref(cur), err
+		return e.snap, err
 	}
-	n.Value = next
-	m.publishLocked(e, cur, n)
-	return *n, nil
+	return m.publishLocked(e, next, w, at), nil
 }
 
-func (m *Map[K, V]) compareAndSwapMem(key K, base uint64, n *Snapshot[V], w writer) (Snapshot[V], error) {
+func (m *Map[K, V]) compareAndSwapMem(key K, base uint64, next V, w writer, at time.Time) (Snapshot[V], error) {
 	e := m.lockEntry(key, nil, base == 0)
-	var cur *Snapshot[V]
+	var cur Snapshot[V]
 	if e != nil {
-		cur = e.cur.Load()
+		cur = e.snap
 	}
-	if deref(cur).Version != base {
+	if cur.Version != base {
 		if e != nil {
 			e.mu.Unlock()
 		}
-		c := m.conflict(key, newConflict(base, cur, w, 1, n.At), 1)
-		return deref(cur), c.err(m.name, key, nil)
+		c := m.conflict(key, newConflict(base, orNil(cur), w, 1, at), 1)
+		return cur, c.err(m.name, key, nil)
 	}
-	m.publishLocked(e, cur, n)
+	s := m.publishLocked(e, next, w, at)
 	e.mu.Unlock()
-	return *n, nil
+	return s, nil
 }
 
-// publishLocked makes n the version of e's key after cur (nil: the key did
-// not exist), which must be current, and counts the commit. e.mu must be
-// held.
-func (m *Map[K, V]) publishLocked(e *entry[V], cur, n *Snapshot[V]) {
-	m.stripes[e.stripe].n.Add(1)
-	n.Version = 1
-	if cur == nil {
-		m.keys.Add(1)
-	} else {
-		n.Version = cur.Version + 1
-		if n.At.Before(cur.At) {
-			n.At = cur.At // as in Guard.publishLocked
-		}
+// publishLocked commits next as the version of e's key after the current
+// one, counts the commit, and returns the new version. e.mu must be held.
+func (m *Map[K, V]) publishLocked(e *entry[V], next V, w writer, at time.Time) Snapshot[V] {
+	n := Snapshot[V]{Value: next, Version: e.snap.Version + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
+	if n.At.Before(e.snap.At) {
+		n.At = e.snap.At // as in Guard.commitLocked
 	}
-	e.cur.Store(n)
+	if n.Version == 1 {
+		m.keys.Add(1)
+	}
+	m.stripes[e.stripe].n.Add(1)
+	e.data.Lock()
+	e.snap = n
+	e.data.Unlock()
+	return n
 }
 
 func (m *Map[K, V]) deleteMem(key K) {
@@ -152,22 +217,37 @@ func (m *Map[K, V]) deleteMem(key K) {
 	e.mu.Lock()
 	if !e.dead {
 		e.dead = true
-		if e.cur.Load() != nil {
+		if e.snap.Version != 0 {
 			m.keys.Add(-1)
-			e.cur.Store(nil)
+			e.data.Lock()
+			e.snap = Snapshot[V]{}
+			e.data.Unlock()
 		}
-		m.entries.CompareAndDelete(key, e)
+		m.entries.shard(key).remove(key, e)
 	}
 	e.mu.Unlock()
 }
 
-// rangeMem is Range in memory. sync.Map's Range lets fn use the map.
+// rangeMem is Range in memory. It copies each shard's entries under its
+// read lock and calls fn after releasing it, so fn may use the Map.
 func (m *Map[K, V]) rangeMem(fn func(K, Snapshot[V]) bool) {
-	m.entries.Range(func(k, v any) bool {
-		p := v.(*entry[V]).cur.Load()
-		if p == nil {
-			return true
+	type kv struct {
+		k K
+		e *entry[V]
+	}
+	var buf []kv
+	for i := range m.entries.shards {
+		sh := &m.entries.shards[i]
+		buf = buf[:0]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			buf = append(buf, kv{k, e})
 		}
-		return fn(k.(K), *p)
-	})
+		sh.mu.RUnlock()
+		for _, x := range buf {
+			if s := x.e.read(); s.Version != 0 && !fn(x.k, s) {
+				return
+			}
+		}
+	}
 }
