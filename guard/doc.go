@@ -69,7 +69,7 @@
 // side-by-side benchmarks in bench_test.go run guard against a mutex, an
 // RWMutex and an atomic.Pointer copy-on-write loop in one run:
 //
-//   - Load (BenchmarkLoad) costs about 1.6 times an atomic.Pointer load.
+//   - Load (BenchmarkLoad) costs 1.5 to 2 times an atomic.Pointer load.
 //   - Update (BenchmarkUpdate) costs about three times the copy-on-write
 //     loop and seven times a mutex, neither of which records anything.
 //     Most of the difference is what Update records about the writer, once
