@@ -11,13 +11,17 @@
 //	guard "scores": stale write by app/a at score.go:31: based on v3, but v5 is current, written by app/b at score.go:48
 //
 // [Guard.Update] does the read-modify-write for you: it runs fn on the
-// current value, commits, and on conflict runs fn again on the newer value.
+// current value and commits; if another write came first, it counts the
+// conflict and runs fn again, on the newer value, under the guard's commit
+// lock, where no other write can come between.
 //
 //	scores := guard.New("scores", 0)
 //	snap, err := scores.Update(ctx, func(n int) (int, error) { return n + 1, nil })
 //
-// A [Map] does the same per key. Every guard and map registers with tether's
-// leak report, which shows its writes and conflicts.
+// A [Map] does the same per key, in memory ([NewMap]) or in a [Store]
+// ([NewMapIn]) such as guard/sqlstore's database table, where replicas of a
+// service share one version history. Every guard and map registers with
+// tether's leak report, which shows its writes and conflicts.
 //
 // # Rules
 //
@@ -27,67 +31,55 @@
 //     A value handed to CompareAndSwap, or returned by fn, belongs to the
 //     guard from then on. The race detector reports in-place changes in
 //     tests.
-//   - Update's fn may run several times and must not have side effects: no
-//     I/O, no sends, no writes to guards. Do those after Update returns.
+//   - Update's fn runs once, or twice after a conflict, the second time
+//     holding the commit lock (of the guard, or of the Map's key). It must
+//     be quick and must not have side effects: no I/O, no sends, and no
+//     writes to guards; a write to the same guard or key would wait for
+//     itself forever. It may Load. Do the rest after Update returns. On a
+//     Store, which other processes write, fn may run any number of times.
 //   - ctx identifies the writer: the task that supervise put in it is
-//     recorded as the Writer of each version and named in conflicts. Update
-//     retries until ctx is done; bound it with a deadline if a conflict storm
-//     should fail rather than wait.
+//     recorded as the Writer of each version and named in conflicts. In
+//     memory Update never waits except for the commit lock; on a Store it
+//     retries with backoff until ctx is done, so bound ctx with a deadline
+//     if a conflict storm should fail rather than wait.
 //   - Versions start at 1 and grow by one with each commit. A Map key that
 //     does not exist is at version 0, and starts again at 1 after Delete. A
 //     version a Guard never had, passed to its CompareAndSwap, is a caller
 //     bug, reported with [ErrUnknownVersion]; for a Map key it is a conflict
 //     (the key was deleted since).
+//   - A Map's Store has the Map's key and value types: NewMapIn with a Store
+//     of other types does not compile.
 //   - Programming errors panic with a "guard: " message naming the guard and
-//     the bad value: an empty name, a nil Context, func or option, a Guard or
-//     Map not made by New or NewMap. Runtime failures are errors: conflicts,
-//     refusals by a validator ([WithValidator]), a Store's errors.
-//
-// # How a Load stays cheap
-//
-// The current version lives in an immutable record behind one atomic
-// pointer, so Load is three atomic loads and a copy, never blocks, never
-// allocates, and is inlined. Writers commit under a per-guard mutex that is
-// held for a few nanoseconds (fn runs outside it). Copy-on-write would
-// allocate a record per commit; instead a commit reuses the record it
-// replaces, unless a Load read it. Readers mark the first read of a version
-// with one CAS on a bit; the retiring writer reuses a record only if its own
-// CAS on the same word proves the bit was never set, so no reader can be
-// copying it. A record a reader saw is never written again, so a Load never
-// returns a torn value, and the race detector has nothing to report. A guard
-// written repeatedly between reads therefore allocates nothing; one read
-// between every two writes allocates once per write, like copy-on-write. The
-// protocol is explained and argued in record.go.
+//     the bad value: an empty name, a nil Context, func, option or Store, a
+//     Guard or Map not made by New, NewMap or NewMapIn. Runtime failures are
+//     errors: conflicts, refusals by a validator ([WithValidator]), a
+//     Store's errors.
 //
 // # Costs
 //
-// Measured side by side with a mutex, an RWMutex and an atomic.Pointer
-// copy-on-write loop, the peers behind the same small interface (see
-// bench_test.go for the command), on a shared 2-core amd64 virtual machine;
-// expect smaller numbers on real hardware:
+// A Guard's current version lives in a record behind one atomic pointer,
+// so Load is a few atomic loads and a copy: it never blocks and never
+// allocates. A commit publishes the next record under the guard's mutex,
+// held for a few nanoseconds; fn runs outside it, except in the retry after
+// a conflict. A commit reuses the record of the version it replaces unless
+// a Load read it (record.go), so writes with no read between them allocate
+// nothing, and a read between writes costs one allocation per write, as
+// copy-on-write does. A Map in memory keeps each key's version in place
+// under the key's locks and allocates only for a new key. The
+// side-by-side benchmarks in bench_test.go run guard against a mutex, an
+// RWMutex and an atomic.Pointer copy-on-write loop in one run:
 //
-//   - Load of the value (BenchmarkLoad): 4-6 ns, 0 allocations, against 3-4
-//     ns for an atomic.Pointer load. Copying out the whole Snapshot (96
-//     bytes for an int) costs 6-7 ns. Parallel readers do not contend
-//     (BenchmarkLoadParallel).
-//   - Update, uncontended, of an int from a task's context
-//     (BenchmarkUpdate): 160-180 ns and 0 allocations, against 10-14 ns for
-//     a mutex read-modify-write and 50-65 ns and one allocation for
-//     copy-on-write, neither of which records anything. About 85-95 ns of it
-//     is writer attribution, paid once per commit (BenchmarkAttribution):
-//     finding the task in ctx (one ctx.Value at depth 4, 14-20 ns),
-//     capturing the call site (30-35 ns) and reading the monotonic clock for
-//     At (35-45 ns). The rest is two short critical sections, the atomic
-//     publication of the record and the reuse check.
-//   - A Load before every Update (BenchmarkLoadThenUpdate) makes every
-//     commit allocate its record (112 bytes for an int), as copy-on-write
-//     does.
-//   - Contended Update on one guard (BenchmarkUpdateParallel) runs at about
-//     the uncontended rate, and never loses an update; Map.Update on many
-//     keys (BenchmarkMapUpdateParallel) adds a hashed shard lookup and map
-//     write, 250-350 ns.
-//
-// Stats and the leak report cost nothing per operation: the counters are kept
-// under the mutex each commit already holds, or under the shard locks of the
-// in-memory Map.
+//   - Load (BenchmarkLoad) costs 1.5 to 2 times an atomic.Pointer load.
+//   - Update (BenchmarkUpdate) costs about three times the copy-on-write
+//     loop and seven times a mutex, neither of which records anything.
+//     Most of the difference is what Update records about the writer, once
+//     per commit (BenchmarkAttribution): the task (a ctx.Value lookup), the
+//     call site (one program counter from the frame pointers) and, the
+//     largest part, the time (one monotonic clock read).
+//   - Updates of one key from every core (BenchmarkUpdateParallel,
+//     BenchmarkMapUpdateParallel keys=1) never lose an update and never
+//     sleep: a writer that lost a race queues on the commit lock.
+//   - Stats and the leak report cost no more than that: a Guard's commits
+//     are its version, a Map counts each commit on one of a few striped
+//     atomic counters, and conflicts are counted only when they happen.
 package guard

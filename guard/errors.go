@@ -31,6 +31,9 @@ type ConflictError struct {
 	Current    uint64 // the version that was current instead; 0 if the Map key does not exist
 	Writer     string // task that committed Current; "" outside a task
 	WriterSite Site   // where Current was committed
+	// WriterProcess names the process that committed Current, for a Map
+	// on a Store shared by processes (see Snapshot.Process); "" otherwise.
+	WriterProcess string
 
 	Task     string    // task whose write was refused; "" outside a task
 	Site     Site      // where the refused write was made
@@ -42,6 +45,11 @@ type ConflictError struct {
 // Error says who lost to whom, where, and at which versions, for example
 //
 //	guard "scores": stale write by app/a at score.go:31: based on v3, but v5 is current, written by app/b at score.go:48
+//
+// and, for a Map on a Store shared by processes, which process wrote
+// Current:
+//
+//	guard "scores" key "ada": stale write by app/a at score.go:31: based on v3, but v5 is current, written by app/b at score.go:48 (pid 4242 on web-2)
 func (e *ConflictError) Error() string {
 	var b strings.Builder
 	b.WriteString(subject(e.Guard, e.Key))
@@ -64,7 +72,7 @@ func (e *ConflictError) Error() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "v%d is current", e.Current)
-	if e.Key != nil && e.Base > e.Current {
+	if e.Key != nil && e.Base >= e.Current {
 		b.WriteString(" (the key was deleted and written again)")
 	}
 	b.WriteString(", written")
@@ -75,6 +83,9 @@ func (e *ConflictError) Error() string {
 	}
 	if !e.WriterSite.isZero() {
 		b.WriteString(" at " + e.WriterSite.String())
+	}
+	if e.WriterProcess != "" {
+		b.WriteString(" (" + e.WriterProcess + ")")
 	}
 	return b.String()
 }
@@ -140,7 +151,7 @@ type refusedError struct {
 func (e *refusedError) Error() string {
 	var b strings.Builder
 	b.WriteString(subject(e.guard, e.key) + ": write")
-	writeWho(&b, e.w.task, Site{pcs: e.w.site})
+	writeWho(&b, e.w.task.String(), Site{pc: e.w.pc})
 	b.WriteString(" refused by validator: " + e.err.Error())
 	return b.String()
 }

@@ -23,7 +23,9 @@ const cacheLine = 64
 type Guard[T any] struct {
 	_ noCopy
 
-	// Read by Load; written by each commit.
+	// cur is the record of the current version. Read by Load; written by
+	// commits, under mu. Records are reused only when no Load read them
+	// (see record.go).
 	cur atomic.Pointer[record[T]]
 	_   [cacheLine - 8]byte
 
@@ -34,8 +36,8 @@ type Guard[T any] struct {
 	created  time.Time
 	site     track.Site
 
-	// mu serialises commits and guards what follows. Writers read the
-	// current record only while holding it (see record).
+	// mu is the commit lock: it serialises commits and guards what
+	// follows. fn runs outside it, except in the retry after a conflict.
 	mu    sync.Mutex
 	spare *record[T] // a retired record no Load read, to refill
 	st    counters
@@ -45,10 +47,10 @@ type Guard[T any] struct {
 // New returns a guard named name holding initial as version 1.
 //
 // The name appears in every conflict, error and leak report; it must not be
-// empty. New panics if name is empty, if an option is nil or for a Map
-// (WithStore), or if a validator refuses initial. The guard registers with
-// tether's leak report, which shows its conflict counts; it is never
-// unregistered and does not stay alive because of it.
+// empty. New panics if name is empty, if an option is nil, or if a
+// validator refuses initial. The guard registers with tether's leak report,
+// which shows its conflict counts; it is never unregistered and does not
+// stay alive because of it.
 //
 //go:noinline
 func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
@@ -56,9 +58,6 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 		panic("guard: New needs a non-empty name: it names the guard in conflicts and reports")
 	}
 	s := settingsOf("New", name, opts)
-	if s.store != nil {
-		panic(fmt.Sprintf("guard: WithStore is for NewMap, not New (guard %q)", name))
-	}
 	if s.validate != nil {
 		if err := s.validate(initial); err != nil {
 			panic(fmt.Sprintf("guard: the initial value of guard %q is refused by its validator: %v", name, err))
@@ -71,17 +70,17 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 		created:  time.Now(),
 		site:     track.Caller(0),
 	}
-	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pcs: g.site}}}
+	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pc: g.site.PC()}}}
 	r.state.Store(1 << 1)
 	g.cur.Store(r)
 	track.Register(g, (*Guard[T]).describe)
 	return g
 }
 
-// Load returns the current version. It never blocks and never allocates: it
-// is three atomic loads and a copy, plus one CAS for the first Load of each
-// version, and it retries only if a write committed meanwhile. It is small
-// enough to be inlined. See BenchmarkLoad.
+// Load returns the current version. It never blocks and never allocates:
+// it is two atomic loads and a copy of the Snapshot, plus one CAS for the
+// first Load of each version, and it retries only if a write committed
+// meanwhile. See BenchmarkLoad.
 //
 // The Value is shared with the guard and every other reader: it must not be
 // modified in place (see [Snapshot]).
@@ -102,6 +101,22 @@ func (g *Guard[T]) Load() Snapshot[T] {
 	}
 }
 
+// current returns a copy of the current version for a writer, without
+// marking it read, so that the commit can reuse its record.
+func (g *Guard[T]) current() Snapshot[T] {
+	r := g.cur.Load()
+	if r == nil {
+		panic(errZeroGuard)
+	}
+	if r.state.Load()&seen != 0 && g.cur.Load() == r {
+		return r.snap // a version a Load read never changes (see record)
+	}
+	g.mu.Lock()
+	s := g.cur.Load().snap
+	g.mu.Unlock()
+	return s
+}
+
 // errZeroGuard is the panic of a Guard used without New.
 const errZeroGuard = "guard: Guard used without New: the zero Guard holds no version; create guards with guard.New"
 
@@ -116,15 +131,16 @@ const errZeroGuard = "guard: Guard used without New: the zero Guard holds no ver
 // wrapped, with the current snapshot.
 //
 // ctx identifies the writer: its task (from tether's supervise) is recorded
-// as the Writer of the new version. The commit never waits. CompareAndSwap
-// panics if ctx is nil.
+// as the Writer of the new version. The commit waits only for the commit
+// lock, which other writers hold briefly. CompareAndSwap panics if ctx is
+// nil.
 //
 //go:noinline
 func (g *Guard[T]) CompareAndSwap(ctx context.Context, base uint64, next T) (Snapshot[T], error) {
 	if ctx == nil {
 		panic("guard: nil Context passed to CompareAndSwap on guard " + quote(g.name))
 	}
-	return g.compareAndSwap(writer{task: track.TaskFrom(ctx).String(), site: track.Caller(0)}, base, next)
+	return g.compareAndSwap(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, base, next)
 }
 
 func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], error) {
@@ -139,41 +155,40 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 		panic(errZeroGuard)
 	}
 	if cv := r.snap.Version; base != cv {
-		s := r.snap
+		cs := r.snap
 		if base == 0 || base > cv {
 			g.mu.Unlock()
-			return s, &versionError{guard: g.name, base: base, current: cv}
+			return cs, &versionError{guard: g.name, base: base, current: cv}
 		}
-		c := g.conflictLocked(r, base, w, 1, at)
+		c := g.conflictLocked(&cs, base, w, 1, at)
 		g.mu.Unlock()
-		return s, g.conflictError(c, nil)
+		return cs, c.err(g.name, nil, nil)
 	}
-	s := g.commitLocked(r, next, w, at, 1).snap
+	out := g.commitLocked(r, next, w, at).snap
 	g.mu.Unlock()
-	return s, nil
+	return out, nil
 }
 
 // Update applies fn to the current value and commits the result as the next
-// version, retrying on conflict: when another write commits first, fn runs
-// again on the newer value, after a jittered backoff that grows with each
-// attempt (the first retry is immediate). It returns the committed snapshot.
+// version. It returns the committed snapshot.
 //
-// fn may therefore run more than once and must not have side effects: no
-// I/O, no sends, no writes to this or other guards. It must not modify its
-// argument in place unless the guard clones values (WithClone); build and
-// return a new value.
+// fn runs first without any lock. If another write committed meanwhile,
+// that is a conflict: it is counted and attributed (Stats, the leak report)
+// as for CompareAndSwap, and fn runs once more, on the newer value, while
+// Update holds the guard's commit lock, so that this second attempt cannot
+// conflict. So fn runs once or twice; it must be quick, and must not have
+// side effects: no I/O, no sends, and no calls to this guard other than
+// Load (under the lock, a write would wait for itself forever). It must not
+// modify its argument in place unless the guard clones values (WithClone);
+// build and return a new value.
 //
 // If fn returns an error, Update returns it unchanged and commits nothing.
-// A validator's refusal is returned wrapped. With [NoRetry], the first
-// conflict is returned as a [*ConflictError]. Otherwise Update retries until
-// it commits or ctx is done; then it returns a *ConflictError whose Err is
-// ctx's error, so errors.Is matches both ErrConflict and, for example,
-// context.DeadlineExceeded. Only waits between attempts watch ctx: an
-// attempt that needs no wait is made even if ctx is done. On error, the
-// returned snapshot is the last version Update saw.
+// A validator's refusal is returned wrapped. With [NoRetry], a conflict is
+// returned as a [*ConflictError] instead of retried. On error, the returned
+// snapshot is the last version Update saw.
 //
-// ctx also identifies the writer, as for CompareAndSwap. Update panics if
-// ctx or fn is nil.
+// Update never waits except for the commit lock, so ctx only identifies
+// the writer, as for CompareAndSwap. Update panics if ctx or fn is nil.
 //
 //go:noinline
 func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...UpdateOption) (Snapshot[T], error) {
@@ -187,73 +202,56 @@ func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...Up
 	if len(opts) > 0 {
 		us = updateSettingsOf(g.name, opts)
 	}
-	return g.update(ctx, writer{task: track.TaskFrom(ctx).String(), site: track.Caller(0)}, fn, us)
+	return g.update(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, fn, us)
 }
 
-func (g *Guard[T]) update(ctx context.Context, w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
+func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
 	// Read the clock before the value, not between fn and the commit,
 	// so that the window in which another write can conflict holds only fn.
 	at := g.now()
 	cur := g.current()
-	for attempt := 1; ; attempt++ {
-		in := cur.Value
-		if g.clone != nil {
-			in = g.clone(in)
-		}
-		next, err := fn(in)
-		if err == nil {
-			err = g.check(w, next)
-		}
-		if err != nil {
-			g.finish(attempt)
-			return cur, err
-		}
-		g.mu.Lock()
-		r := g.cur.Load()
-		if r.snap.Version == cur.Version {
-			s := g.commitLocked(r, next, w, at, attempt).snap
-			g.mu.Unlock()
-			return s, nil
-		}
-		c := g.conflictLocked(r, cur.Version, w, attempt, at)
-		cur = r.snap
-		if us.noRetry {
-			g.st.finish(attempt)
-			g.mu.Unlock()
-			return cur, g.conflictError(c, nil)
-		}
-		g.mu.Unlock()
-		if err := backoff(ctx, attempt); err != nil {
-			g.finish(attempt)
-			return cur, g.conflictError(c, err)
-		}
-		at = g.now()
-	}
-}
-
-// current returns a copy of the current version for a writer, without
-// marking it read, so that the commit can reuse its record.
-func (g *Guard[T]) current() Snapshot[T] {
-	// A version a Load already read never changes: copy it without the
-	// lock (Load's fast path, see record).
-	r := g.cur.Load()
-	if r == nil {
-		panic(errZeroGuard)
-	}
-	if r.state.Load()&seen != 0 && g.cur.Load() == r {
-		return r.snap
+	next, err := g.apply(fn, cur.Value, w)
+	if err != nil {
+		return cur, err
 	}
 	g.mu.Lock()
-	s := g.cur.Load().snap
-	g.mu.Unlock()
-	return s
+	r := g.cur.Load()
+	if r.snap.Version == cur.Version {
+		out := g.commitLocked(r, next, w, at).snap
+		g.mu.Unlock()
+		return out, nil
+	}
+	latest := r.snap
+	c := g.conflictLocked(&latest, cur.Version, w, 1, at)
+	if us.noRetry {
+		g.mu.Unlock()
+		return latest, c.err(g.name, nil, nil)
+	}
+	return g.retryLocked(r, w, fn, at)
+}
+
+// retryLocked is Update's second attempt, after a conflict: it runs fn on
+// r, the current record, and commits the result, all under the commit lock
+// (which the caller holds and retryLocked releases), so that no other write
+// can come between. This is what keeps a contended guard from storming: a
+// writer that lost a race does not wait and try again, possibly losing
+// again, but queues on the lock as a mutex's writers do
+// (BenchmarkUpdateParallel). The lock is released even if fn panics.
+func (g *Guard[T]) retryLocked(r *record[T], w writer, fn func(T) (T, error), at time.Time) (Snapshot[T], error) {
+	defer g.mu.Unlock()
+	g.st.finish(2)
+	next, err := g.apply(fn, r.snap.Value, w)
+	if err != nil {
+		return r.snap, err
+	}
+	return g.commitLocked(r, next, w, at).snap, nil
 }
 
 // commitLocked publishes next as the successor of r, the current record,
 // keeps r for reuse if no Load read it (see record), and returns the new
 // current record, which the caller must copy before unlocking. g.mu must be
 // held.
-func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, attempt int) *record[T] {
+func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *record[T] {
 	v := r.snap.Version + 1
 	n := g.spare
 	g.spare = nil
@@ -261,52 +259,46 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time, at
 		n = new(record[T])
 		n.state.Store(v << 1)
 	} // else retire already gave n version v's state.
-	// Field by field, with no Snapshot or Site temporary: copying one
-	// through the stack costs more than the fields themselves.
 	if at.Before(r.snap.At) {
-		// Update read the clock before the value; another commit may
+		// Update reads the clock before the value; another commit may
 		// have come between. Versions' times never go back.
 		at = r.snap.At
 	}
+	// Field by field, with no Snapshot temporary: copying one through
+	// the stack costs more than the fields themselves.
 	n.snap.Value = next
 	n.snap.Version = v
-	n.snap.Writer = w.task
+	n.snap.Writer = w.task.String()
 	n.snap.At = at
-	n.snap.Site.pcs = w.site
-	n.snap.Site.text = ""
+	n.snap.Site.pc = w.pc
 	g.cur.Store(n)
 	if r.retire(v - 1) {
 		var zero T
 		r.snap.Value = zero // do not keep the old value alive
 		g.spare = r
 	}
-	g.st.updates++
-	g.st.finish(attempt)
 	return n
 }
 
-// conflictLocked counts a refused write based on base while r is current,
-// and keeps it as the last conflict. g.mu must be held.
-func (g *Guard[T]) conflictLocked(r *record[T], base uint64, w writer, attempt int, at time.Time) conflict {
+// apply runs fn on v (a clone of v with WithClone) and the validators on
+// its result.
+func (g *Guard[T]) apply(fn func(T) (T, error), v T, w writer) (T, error) {
+	if g.clone != nil {
+		v = g.clone(v)
+	}
+	next, err := fn(v)
+	if err == nil {
+		err = g.check(w, next)
+	}
+	return next, err
+}
+
+// conflictLocked counts a refused write based on base while cur is
+// current, and keeps it as the last conflict. g.mu must be held.
+func (g *Guard[T]) conflictLocked(cur *Snapshot[T], base uint64, w writer, attempt int, at time.Time) conflict {
 	g.st.conflicts++
-	g.last = conflict{
-		base: base, current: r.snap.Version, writer: r.snap.Writer, writerSite: r.snap.Site,
-		task: w.task, site: w.site, attempts: attempt, at: at,
-	}
+	g.last = newConflict(base, cur, w, attempt, at)
 	return g.last
-}
-
-func (g *Guard[T]) conflictError(c conflict, cause error) error {
-	return c.err(g.name, nil, cause)
-}
-
-// finish records the retries of an Update that ends without committing.
-func (g *Guard[T]) finish(attempt int) {
-	if attempt > 1 {
-		g.mu.Lock()
-		g.st.finish(attempt)
-		g.mu.Unlock()
-	}
 }
 
 // check runs the validators on a value about to be committed.
@@ -320,8 +312,18 @@ func (g *Guard[T]) check(w writer, v T) error {
 	return nil
 }
 
-// now reads the monotonic clock (cheaper than time.Now) and dates it from
-// the guard's creation.
+// now reads the monotonic clock (cheaper than time.Now: one clock read,
+// not two) and dates it from the guard's creation.
+//
+// Why every commit reads a clock: At is what tells the person reading a
+// report at 3 AM when the value they are looking at was written, so it must
+// be the time of that write, not of some earlier one. A coarse clock would
+// need something to advance it (a ticker goroutine, which a library must
+// not start behind its user's back) or the kernel's coarse clock, which Go
+// does not expose; a clock read lazily, when a version is first looked at,
+// would date the look, not the write. So the cost is one vDSO clock read
+// per Update (BenchmarkAttribution, part=clock), on the writer's path but
+// outside the commit lock.
 func (g *Guard[T]) now() time.Time { return g.created.Add(time.Since(g.created)) }
 
 // noCopy makes go vet's copylocks check report copies of a Guard or Map.

@@ -167,28 +167,67 @@ func TestMapNoLostUpdates(t *testing.T) {
 	})
 }
 
-func TestMapUpdateNoRetryAndContext(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		m := guard.NewMap[string, int]("m")
-		b := taskCtx(t, "app/b")
-		runs := 0
-		fn := func(v int) (int, error) { // lets app/b commit first, every time
-			runs++
+// TestMapUpdateRetriesUnderTheKeyLock is TestUpdateRetriesUnderTheCommitLock
+// for a key of a Map in memory; NoRetry returns the conflict instead.
+func TestMapUpdateRetriesUnderTheKeyLock(t *testing.T) {
+	m := guard.NewMap[string, int]("m")
+	b := taskCtx(t, "app/b")
+	runs := 0
+	var locked []bool
+	fn := func(v int) (int, error) { // lets app/b commit first, the first time
+		runs++
+		locked = append(locked, m.KeyLocked("k"))
+		if runs == 1 {
 			s, _ := m.Load(b, "k")
 			m.CompareAndSwap(b, "k", s.Version, s.Value+100)
-			return v + 1, nil
 		}
-		_, err := m.Update(taskCtx(t, "app/a"), "k", fn, guard.NoRetry())
-		var ce *guard.ConflictError
-		if !errors.As(err, &ce) || runs != 1 || ce.Key != "k" || ce.Base != 0 || ce.Current != 1 || ce.Writer != "app/b" {
-			t.Fatalf("NoRetry: runs %d, err %v", runs, err)
+		return v + 1, nil
+	}
+	_, err := m.Update(taskCtx(t, "app/a"), "k", fn, guard.NoRetry())
+	var ce *guard.ConflictError
+	if !errors.As(err, &ce) || runs != 1 || ce.Key != "k" || ce.Base != 0 || ce.Current != 1 || ce.Writer != "app/b" {
+		t.Fatalf("NoRetry: runs %d, err %v", runs, err)
+	}
+	runs = 0
+	locked = nil
+	s, err := m.Update(taskCtx(t, "app/a"), "k", fn)
+	if err != nil || s.Value != 201 || s.Version != 3 || runs != 2 {
+		t.Fatalf("Update = %+v, %v after %d runs; want 201 at v3 after 2", s, err, runs)
+	}
+	if !slices.Equal(locked, []bool{false, true}) {
+		t.Fatalf("key lock held during fn's runs: %v, want only during the retry", locked)
+	}
+	st := m.Stats()
+	if st.Updates != 3 || st.Conflicts != 2 || st.Retries != 1 || st.MaxRetries != 1 {
+		t.Fatalf("Stats = %+v", st)
+	}
+	if m.KeyLocked("k") {
+		t.Fatal("Update returned with the key locked")
+	}
+}
+
+// TestMapWriteBasedOnDeletedKeyConflicts: an Update whose first run read a
+// key that was then deleted and written again (at the same version
+// number) must not commit over the new value.
+func TestMapWriteBasedOnDeletedKeyConflicts(t *testing.T) {
+	m := guard.NewMap[string, int]("m")
+	ctx := taskCtx(t, "app/a")
+	m.Update(ctx, "k", inc) // 1 at v1
+	runs := 0
+	s, err := m.Update(ctx, "k", func(v int) (int, error) {
+		runs++
+		if runs == 1 {
+			m.Delete(ctx, "k")
+			m.CompareAndSwap(taskCtx(t, "app/b"), "k", 0, 50) // 50 at v1 again
 		}
-		ctx, cancel := context.WithCancel(taskCtx(t, "app/a"))
-		cancel()
-		if _, err := m.Update(ctx, "k", fn); !errors.Is(err, context.Canceled) || !errors.Is(err, guard.ErrConflict) {
-			t.Fatalf("Update with a canceled ctx under conflict: %v", err)
-		}
+		return v + 1, nil
 	})
+	if err != nil || runs != 2 || s.Value != 51 || s.Version != 2 {
+		t.Fatalf("Update = %+v, %v after %d runs; want 51 at v2 after a retry", s, err, runs)
+	}
+	if lc := m.Stats().LastConflict; lc == nil || lc.Writer != "app/b" || lc.Base != 1 || lc.Current != 1 {
+		t.Fatalf("LastConflict = %+v, want the write based on the deleted v1", lc)
+	}
 }
 
 func TestMapValidatorAndClone(t *testing.T) {
@@ -236,9 +275,9 @@ func TestMapBadInputPanics(t *testing.T) {
 	}{
 		{"empty name", "NewMap needs a non-empty name", func() { guard.NewMap[string, int]("") }},
 		{"nil option", `nil Option passed to NewMap "x"`, func() { guard.NewMap[string, int]("x", nil) }},
-		{"store of other types", `WithStore(*guard_test.textStore[int,int]) given to NewMap "x", which needs a Store[string, int]`, func() {
-			guard.NewMap[string, int]("x", guard.WithStore[int, int](&textStore[int, int]{}))
-		}},
+		{"NewMapIn empty name", "NewMapIn needs a non-empty name", func() { guard.NewMapIn[string, int]("", &textStore[string, int]{}) }},
+		{"NewMapIn nil store", `NewMapIn("x", nil): pass a Store, or use NewMap`, func() { guard.NewMapIn[string, int]("x", nil) }},
+		{"NewMapIn nil option", `nil Option passed to NewMapIn "x"`, func() { guard.NewMapIn[string, int]("x", &textStore[string, int]{}, nil) }},
 		{"Load nil ctx", `nil Context passed to Load on map "m"`, func() { m.Load(nilCtx, "k") }},
 		{"CompareAndSwap nil ctx", `nil Context passed to CompareAndSwap on map "m"`, func() { m.CompareAndSwap(nilCtx, "k", 0, 1) }},
 		{"Update nil ctx", `nil Context passed to Update on map "m"`, func() { m.Update(nilCtx, "k", inc) }},
@@ -250,6 +289,7 @@ func TestMapBadInputPanics(t *testing.T) {
 		{"zero Map Update", "Map used without NewMap", func() { new(guard.Map[string, int]).Update(t.Context(), "k", inc) }},
 		{"zero Map Delete", "Map used without NewMap", func() { new(guard.Map[string, int]).Delete(t.Context(), "k") }},
 		{"zero Map Range", "Map used without NewMap", func() { new(guard.Map[string, int]).Range(t.Context(), fn) }},
+		{"zero Map CompareAndSwap", "Map used without NewMap", func() { new(guard.Map[string, int]).CompareAndSwap(t.Context(), "k", 0, 1) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := mustPanic(t, tc.f); !strings.Contains(msg, tc.want) {
@@ -263,7 +303,7 @@ func TestMapBadInputPanics(t *testing.T) {
 // text, the way a database would.
 func TestMapOnAStore(t *testing.T) {
 	store := &textStore[string, int]{}
-	m := guard.NewMap[string, int]("scores", guard.WithStore(store))
+	m := guard.NewMapIn("scores", store)
 	a, b := taskCtx(t, "app/a"), taskCtx(t, "app/b")
 	siteB := here(1)
 	m.Update(b, "alice", inc)
@@ -291,7 +331,7 @@ func TestMapOnAStore(t *testing.T) {
 
 func TestMapWrapsStoreErrors(t *testing.T) {
 	errDown := errors.New("connection refused")
-	m := guard.NewMap[string, int]("scores", guard.WithStore(&textStore[string, int]{err: errDown}))
+	m := guard.NewMapIn[string, int]("scores", &textStore[string, int]{err: errDown})
 	ctx := t.Context()
 	_, errLoad := m.Load(ctx, "k")
 	_, errCAS := m.CompareAndSwap(ctx, "k", 0, 1)
@@ -311,5 +351,30 @@ func TestMapWrapsStoreErrors(t *testing.T) {
 		if !errors.Is(tc.err, errDown) || tc.err.Error() != tc.want {
 			t.Errorf("err = %v, want %q wrapping the store's error", tc.err, tc.want)
 		}
+	}
+}
+
+func TestMapLoadDoesNotAllocate(t *testing.T) {
+	ctx := t.Context()
+	strs := guard.NewMap[string, int]("strs")
+	key := strings.Repeat("k", 40) // not a constant: its boxing could allocate
+	strs.Update(ctx, key, inc)
+	ints := guard.NewMap[int, int]("ints")
+	ints.Update(ctx, 1<<20, inc)
+	type pair struct{ a, b int }
+	pairs := guard.NewMap[pair, int]("pairs")
+	pairs.Update(ctx, pair{1, 2}, inc)
+	for name, load := range map[string]func(){
+		"string": func() { strs.Load(ctx, key) },
+		"int":    func() { ints.Load(ctx, 1<<20) },
+		"struct": func() { pairs.Load(ctx, pair{1, 2}) },
+		"absent": func() { strs.Load(ctx, "nobody") },
+	} {
+		if n := testing.AllocsPerRun(1000, load); n != 0 {
+			t.Errorf("Load of a %s key allocates %v times", name, n)
+		}
+	}
+	if n := testing.AllocsPerRun(1000, func() { ints.Update(ctx, 1<<20, inc) }); n != 0 {
+		t.Errorf("Update of an existing key allocates %v times", n)
 	}
 }

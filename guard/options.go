@@ -1,12 +1,12 @@
 package guard
 
-// Option configures a [Guard] (New) or the values of a [Map] (NewMap).
+// Option configures a [Guard] (New) or the values of a [Map] (NewMap,
+// NewMapIn).
 type Option[T any] interface{ apply(*settings[T]) }
 
 type settings[T any] struct {
 	validate func(T) error
 	clone    func(T) T
-	store    any // a Store[K, T]; NewMap only
 }
 
 type validatorOption[T any] func(T) error
@@ -28,8 +28,9 @@ func (f validatorOption[T]) apply(s *settings[T]) {
 // (by CompareAndSwap or Update) and refuse it if fn returns an error. The
 // refusal is returned to the writer, wrapping fn's error, and nothing is
 // committed. New panics if the initial value is refused. fn must be safe to
-// call from many goroutines at once. When given more than once, every
-// validator must accept the value.
+// call from many goroutines at once, and quick: after a conflict, Update
+// runs it under the commit lock. When given more than once, every validator
+// must accept the value.
 func WithValidator[T any](fn func(T) error) Option[T] {
 	if fn == nil {
 		panic("guard: WithValidator(nil): pass a function that returns an error for values to refuse")
@@ -58,20 +59,6 @@ func WithClone[T any](fn func(T) T) Option[T] {
 		panic("guard: WithClone(nil): pass a function that returns a deep copy")
 	}
 	return cloneOption[T](fn)
-}
-
-type storeOption[K comparable, V any] struct{ s Store[K, V] }
-
-func (o storeOption[K, V]) apply(s *settings[V]) { s.store = o.s }
-
-// WithStore makes a Map keep its keys in s instead of in memory. It applies
-// to [NewMap] only, whose key and value types must match s's: New and a
-// mismatched NewMap panic.
-func WithStore[K comparable, V any](s Store[K, V]) Option[V] {
-	if s == nil {
-		panic("guard: WithStore(nil): leave the option out to keep keys in memory")
-	}
-	return storeOption[K, V]{s}
 }
 
 // UpdateOption changes how one Update call behaves.

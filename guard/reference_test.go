@@ -40,6 +40,8 @@ func (c *guardCell) update(ctx context.Context, fn func(int) (int, error)) error
 	return err
 }
 
+func (c *guardCell) stats() guard.Stats { return c.g.Stats() }
+
 // mutexCell is the plain read-modify-write under a mutex: no lost updates,
 // no attribution, fn runs under the lock.
 type mutexCell struct {
@@ -151,6 +153,8 @@ func (t *guardTable) update(ctx context.Context, key int, fn func(int) (int, err
 	_, err := t.m.Update(ctx, key, fn)
 	return err
 }
+
+func (t *guardTable) stats() guard.Stats { return t.m.Stats() }
 
 func (t *guardTable) load(ctx context.Context, key int) int {
 	s, _ := t.m.Load(ctx, key)

@@ -20,10 +20,11 @@ type Stats struct {
 	LastConflict *ConflictError
 }
 
-// counters are the numbers behind Stats, kept under a mutex the writer
-// already holds, so counting costs no atomic operation.
+// counters are the numbers behind Stats that a commit does not already
+// hold (a Guard's commits are its version minus one), kept under a mutex
+// that only conflicts take.
 type counters struct {
-	updates, conflicts, retries, maxRetries int64
+	conflicts, retries, maxRetries int64
 }
 
 // finish records how many attempts one Update made.
@@ -34,27 +35,37 @@ func (c *counters) finish(attempts int) {
 	}
 }
 
-func (c counters) stats() Stats {
-	return Stats{Updates: c.updates, Conflicts: c.conflicts, Retries: c.retries, MaxRetries: c.maxRetries}
+func (c counters) stats(updates int64) Stats {
+	return Stats{Updates: updates, Conflicts: c.conflicts, Retries: c.retries, MaxRetries: c.maxRetries}
 }
 
 // conflict is the raw record of a conflict, kept without allocating;
 // sites are symbolised only when it is rendered.
 type conflict struct {
 	base, current uint64
-	writer        string
+	writer        string // who wrote current
 	writerSite    Site
-	task          string
-	site          track.Site
+	writerProcess string
+	w             writer // who was refused
 	attempts      int
 	at            time.Time
+}
+
+// newConflict describes a write by w based on base, refused because cur
+// (nil: the key does not exist) is current.
+func newConflict[T any](base uint64, cur *Snapshot[T], w writer, attempt int, at time.Time) conflict {
+	c := conflict{base: base, w: w, attempts: attempt, at: at}
+	if cur != nil {
+		c.current, c.writer, c.writerSite, c.writerProcess = cur.Version, cur.Writer, cur.Site, cur.Process
+	}
+	return c
 }
 
 func (c conflict) err(name string, key any, cause error) *ConflictError {
 	return &ConflictError{
 		Guard: name, Key: key,
-		Base: c.base, Current: c.current, Writer: c.writer, WriterSite: c.writerSite,
-		Task: c.task, Site: Site{pcs: c.site}, Attempts: c.attempts, At: c.at, Err: cause,
+		Base: c.base, Current: c.current, Writer: c.writer, WriterSite: c.writerSite, WriterProcess: c.writerProcess,
+		Task: c.w.task.String(), Site: Site{pc: c.w.pc}, Attempts: c.attempts, At: c.at, Err: cause,
 	}
 }
 
@@ -62,32 +73,35 @@ func (c conflict) err(name string, key any, cause error) *ConflictError {
 // conflict owned by the writer that lost, naming both writers and sites.
 func (c conflict) item(name string) track.Item {
 	var b strings.Builder
-	b.WriteString(who(c.task, Site{pcs: c.site}))
+	b.WriteString(who(c.w.task.String(), Site{pc: c.w.pc}, ""))
 	b.WriteString(" wrote on v" + strconv.FormatUint(c.base, 10) + ", but ")
 	if c.current == 0 {
 		b.WriteString("the key no longer existed")
 	} else {
-		b.WriteString(who(c.writer, c.writerSite) + " had written v" + strconv.FormatUint(c.current, 10))
+		b.WriteString(who(c.writer, c.writerSite, c.writerProcess) + " had written v" + strconv.FormatUint(c.current, 10))
 	}
 	return track.Item{
 		Kind:   track.ItemConflict,
 		Name:   name,
-		Owner:  c.task,
+		Owner:  c.w.task.String(),
 		Since:  c.at,
 		State:  "conflict",
-		Site:   c.site,
+		Site:   track.SiteOf(c.w.pc),
 		Detail: b.String(),
 	}
 }
 
-func who(task string, site Site) string {
+func who(task string, site Site, process string) string {
 	if task == "" {
 		task = "(no task)"
 	}
-	if site.isZero() {
-		return task
+	if !site.isZero() {
+		task += " at " + site.String()
 	}
-	return task + " at " + site.String()
+	if process != "" {
+		task += " (" + process + ")"
+	}
+	return task
 }
 
 func counter(name string, v int64) track.Counter { return track.Counter{Name: name, Value: v} }
@@ -95,9 +109,9 @@ func counter(name string, v int64) track.Counter { return track.Counter{Name: na
 // Stats returns the guard's counters and its last conflict.
 func (g *Guard[T]) Stats() Stats {
 	g.mu.Lock()
-	c, last := g.st, g.last
+	c, last, version := g.st, g.last, g.cur.Load().snap.Version
 	g.mu.Unlock()
-	s := c.stats()
+	s := c.stats(int64(version - 1))
 	if c.conflicts > 0 {
 		s.LastConflict = last.err(g.name, nil, nil)
 	}
@@ -117,7 +131,7 @@ func (g *Guard[T]) describe() track.State {
 		Site:    g.site,
 		Counters: []track.Counter{
 			counter("version", int64(version)),
-			counter("updates", c.updates),
+			counter("updates", int64(version-1)),
 			counter("conflicts", c.conflicts),
 			counter("retries", c.retries),
 			counter("max_retries", c.maxRetries),

@@ -80,6 +80,12 @@ func TestMapInLeakReport(t *testing.T) {
 	if len(st.Items) != 1 || st.Items[0].Name != `key "x"` || st.Items[0].Kind != track.ItemConflict {
 		t.Fatalf("items %+v, want the conflict on key \"x\"", st.Items)
 	}
+	m.Delete(ctx, "y")
+	m.Delete(ctx, "y")
+	m.Delete(ctx, "never")
+	if got, want := counters(stateOf(t, name)), "[{keys 1} {updates 2} {conflicts 1} {retries 0} {max_retries 0}]"; got != want {
+		t.Fatalf("after Delete: counters %s, want %s", got, want)
+	}
 	runtime.KeepAlive(m)
 }
 

@@ -6,7 +6,7 @@
 // With a guard.Map every write names the version it was based on. A stale
 // write is refused, so Update re-reads and retries: the total is exact, and
 // every conflict is counted and attributed to both tasks. The map keeps its
-// rows in the same SQLite table, through a guard.Store.
+// rows in the same SQLite database, through guard/sqlstore.
 package scores
 
 import (
@@ -65,8 +65,7 @@ func addGuarded(ctx context.Context, scores *guard.Map[string, int], player stri
 func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	db, err := exampledb.Open(ctx,
 		`CREATE TABLE naive (player TEXT PRIMARY KEY, points INTEGER NOT NULL)`,
-		`INSERT INTO naive VALUES ('ada', 0)`,
-		storeSchema)
+		`INSERT INTO naive VALUES ('ada', 0)`)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +73,10 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	db.SetMaxOpenConns(Tasks)
 
 	res := &Result{Want: Tasks * Increments}
-	scores := guard.NewMap[string, int]("scores", guard.WithStore(sqliteStore{db.DB}))
+	scores, err := newScores(ctx, db.DB)
+	if err != nil {
+		return nil, err
+	}
 	g := supervise.New(ctx, "scores", supervise.Logger(slog.New(slog.DiscardHandler)))
 	for range Tasks {
 		g.Go("player", func(ctx context.Context) error {
