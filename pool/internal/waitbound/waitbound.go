@@ -159,13 +159,13 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 	return w.ctx
 }
 
-// End releases what Begin took. The wait's context must not be used after.
+// End releases what Begin took (and forgets the caller's ctx). The wait's
+// context must not be used after. End without Begin does nothing.
 func (w *Wait) End() {
 	if w.cancel != nil {
 		w.cancel()
-		w.cancel = nil
 	}
-	w.ctx = nil
+	*w = Wait{}
 }
 
 // Outcome says why a wait that failed ended.
@@ -183,8 +183,11 @@ const (
 )
 
 // Outcome says why the wait ended, for a wait whose acquire failed. Call
-// it before End.
+// it before End; without Begin it returns Other.
 func (w *Wait) Outcome() Outcome {
+	if w.ctx == nil {
+		return Other
+	}
 	if err := w.parent.Err(); err != nil {
 		if err == context.DeadlineExceeded {
 			return CallerDeadline
