@@ -20,11 +20,14 @@ type Config[T any] struct {
 	// New creates a resource. Required. Its ctx carries the values of the
 	// context given to the Acquire that needed the resource (so a task's
 	// identity reaches it), but it is cancelled only when the pool shuts
-	// down, not when that Acquire gives up: a slow New keeps running and
-	// its resource goes to the next caller. Bound slow constructors
-	// yourself (a dial timeout). A panic in New is recovered and returned
-	// from Acquire as an error naming the pool and the panicking line; the
-	// pool stays usable.
+	// down (at once, when Shutdown starts), not when that Acquire gives
+	// up: a slow New keeps running and its resource goes to the next
+	// caller. Bound slow constructors yourself (a dial timeout). A panic
+	// in New is recovered and returned from Acquire as an error naming the
+	// pool and the panicking line, or, if that Acquire has given up,
+	// logged and kept for leak reports; the pool stays usable. A nil
+	// pointer or interface returned with a nil error is refused the same
+	// way, as an error naming the pool.
 	New func(ctx context.Context) (T, error)
 
 	// Close destroys a resource: one that a lease destroyed, one that
@@ -37,6 +40,15 @@ type Config[T any] struct {
 	// MaxSize caps how many resources exist at once, lent or idle.
 	// Required, > 0.
 	MaxSize int
+
+	// MinIdle is how many idle resources the pool keeps ready (within
+	// MaxSize), like pgxpool's MinConns or puddle's CreateResource: they
+	// are created in the background after New, and again within a watchdog
+	// tick (100ms) whenever acquires or expiry take the idle count below
+	// it. A failing New is logged at Warn and retried at the next tick. 0
+	// (the default) creates resources only on demand; it must be between 0
+	// and MaxSize.
+	MinIdle int
 
 	// AcquireTimeout bounds every wait in Acquire, TryAcquire and With:
 	// a call waits at most the earlier of its ctx's deadline and
@@ -55,32 +67,39 @@ type Config[T any] struct {
 	// MaxLifetime is how long a resource may live. An older resource is
 	// never lent again: it is closed when found idle or returned. 0 means
 	// unlimited.
+	//
+	// MaxLifetime and MaxIdleTime apply to reuse: a resource just created
+	// is lent to the Acquire that needed it even if New took longer than
+	// either, so a short limit costs one New per Acquire, never a storm.
 	MaxLifetime time.Duration
 
 	// MaxIdleTime is how long a resource may sit idle. One idle longer is
-	// closed instead of lent. 0 means unlimited.
+	// closed instead of lent (but never below MinIdle idle resources). 0
+	// means unlimited.
 	MaxIdleTime time.Duration
 
 	// Check validates an idle resource before it is lent again (never a
 	// freshly created one). An error or panic closes the resource and the
-	// acquire goes on with another. It runs on the acquiring goroutine
-	// with a ctx bounded like the acquire itself. Optional.
+	// acquire goes on with another. It runs on a goroutine of its own with
+	// a ctx bounded like the acquire itself, and the acquire returns by
+	// its deadline whatever Check does: a Check still running then is left
+	// to finish, and its resource is closed when it returns. Optional.
 	Check func(ctx context.Context, v T) error
 
-	// Logger receives leak events (Warn) and returns of reported leases
-	// and failed Close calls (Info, Error). nil means slog.Default() at the
-	// time of each record.
+	// Logger receives leak events (Warn), returns of reported leases and
+	// failed Close calls (Info, Error), and failures nobody else sees
+	// (Error). nil means slog.Default() at the time of each record. A
+	// panic in its handler is recovered and kept for leak reports.
 	Logger *slog.Logger
 
 	// OnLeak is called for every Leak event, after it is logged. It runs
-	// on the pool's watchdog goroutine or on the goroutine calling
-	// Shutdown, one call at a time per goroutine; it must not block and
-	// must not call Shutdown or Close. Optional.
+	// on the pool's watchdog goroutine or on a goroutine of Shutdown's,
+	// one call at a time per goroutine; it should not block, and must not
+	// call Shutdown or Close. A panic in it is recovered, logged with its
+	// line and kept for leak reports; Shutdown stops waiting for a
+	// blocking one at its deadline and names it. Optional.
 	OnLeak func(Leak)
 }
-
-// defaultAcquireTimeout is AcquireTimeout when the Config leaves it zero.
-const defaultAcquireTimeout = 30 * time.Second
 
 // validate checks cfg and returns an error listing every problem, or nil.
 func (cfg *Config[T]) validate() error {
@@ -99,6 +118,9 @@ func (cfg *Config[T]) validate() error {
 		errs = append(errs, fmt.Errorf("%sConfig.MaxSize is %d; set it to the most resources the pool may hold at once (> 0)", prefix, cfg.MaxSize))
 	case cfg.MaxSize > math.MaxInt32:
 		errs = append(errs, fmt.Errorf("%sConfig.MaxSize is %d; it must be at most %d", prefix, cfg.MaxSize, math.MaxInt32))
+	}
+	if cfg.MinIdle < 0 || cfg.MaxSize > 0 && cfg.MinIdle > cfg.MaxSize {
+		errs = append(errs, fmt.Errorf("%sConfig.MinIdle is %d; set it between 0 and MaxSize (%d), or 0 to create resources only on demand", prefix, cfg.MinIdle, cfg.MaxSize))
 	}
 	for _, d := range []struct {
 		field string

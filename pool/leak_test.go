@@ -150,19 +150,22 @@ func TestShutdownReclaimsAtDeadline(t *testing.T) {
 		if st.Reclaimed != 1 || st.LeaksAtShutdown != 1 || st.InUse != 0 || st.Acquires != st.Released+st.Reclaimed {
 			t.Fatalf("Stats = %+v", st)
 		}
+		pool.LostRecord(e.Pool).Unregister() // leaked on purpose
 	})
 }
 
 func TestCloseGivesLeasesTenSeconds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{MaxSize: 1})
-		e.MustAcquire(t, t.Context())
+		l := e.MustAcquire(t, t.Context()) // held, not dropped: Close finds nothing collected
 		start := time.Now()
 		err := e.Pool.Close()
 		var le *pool.LeakError
 		if !errors.As(err, &le) || time.Since(start) != pool.DefaultCloseTimeout {
 			t.Fatalf("Close = %v after %v; want a *LeakError after %v", err, time.Since(start), pool.DefaultCloseTimeout)
 		}
+		pool.LostRecord(e.Pool).Unregister()
+		runtime.KeepAlive(l)
 	})
 }
 
@@ -205,7 +208,10 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // garbage collector runs outside synctest's fake clock. It forces collections
 // until the cleanup fires, bounded by the test's deadline.
 func TestGarbageCollectedLeaseIsReportedAndReclaimed(t *testing.T) {
+	var p *pool.Pool[*pooltest.Res]
+	t.Cleanup(func() { pool.LostRecord(p).Unregister() }) // leaked on purpose; runs after the pool's shutdown
 	e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 1, AcquireTimeout: time.Minute})
+	p = e.Pool
 	site := leakOne(t, e.Pool)
 	r := e.Factory.Made()
 

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -10,143 +9,65 @@ import (
 // it reclaims them.
 const DefaultCloseTimeout = 10 * time.Second
 
-// closeGrace is how long Shutdown still waits for Close calls (and
-// constructors) once its ctx is done, before it gives up on them and names
-// them in the *LeakError.
-const closeGrace = time.Second
-
-// shutdownState is what a second Shutdown waits for.
-type shutdownState struct {
-	done chan struct{}
-}
-
 // Shutdown closes the pool. It refuses new acquires at once (they fail with
-// ErrClosed, and callers waiting in Acquire are woken with it), then waits
-// for outstanding leases to end until ctx is done. Leases still held then
-// are reclaimed: each is reported as a Leak of kind LeakAtShutdown, its
-// resource is closed, and the lease becomes inert (Release does nothing,
-// Value panics). Shutdown then closes every idle resource, waits for those
-// Close calls (until ctx is done, or closeGrace (1s) more if it already is),
-// stops the watchdog and unregisters the pool.
+// ErrClosed, and callers waiting in Acquire are woken with it), cancels the
+// ctx of every Config.New still running and closes the idle resources, then
+// waits for outstanding leases to end until ctx is done. While leases are
+// out and none comes back, it runs a garbage collection now and then, so a
+// lease that was dropped without being ended is found (and reported as
+// LeakCollected) without waiting for the program's own collections. Leases
+// still held when ctx is done are reclaimed: each is reported as a Leak of
+// kind LeakAtShutdown, its resource is closed, and the lease becomes inert
+// (Release does nothing, Value panics). Shutdown then waits for the Close
+// calls and constructors to return (until ctx is done, or 1s more if it
+// already is), stops the watchdog and unregisters the pool.
 //
 // It returns nil if everything came back, or a *LeakError listing what was
-// reclaimed. It never waits past ctx for a lease. Later calls wait for the
-// first to finish (or for their own ctx) and return nil.
+// reclaimed and what was still running when it gave up. It never waits past
+// ctx for a lease or a user callback, where puddle's Close waits forever.
+// A pool that leaked (leases found garbage-collected, reclaimed at
+// Shutdown, or a failure nobody else saw, such as a panic in OnLeak) leaves
+// a record in tether's registry: later leak reports list it as a problem
+// naming the acquire line, so a test whose `defer p.Close()` ignores the
+// error still fails its leakcheck.
+//
+// Later calls wait for the first to finish (or for their own ctx) and
+// return nil. A nil ctx is an error naming the pool, and changes nothing.
+// Shutdown on a nil *Pool does nothing.
 func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	if p == nil {
 		return nil
 	}
-	p.mu.Lock()
-	if sd := p.shutdown; sd != nil {
-		p.mu.Unlock()
-		select {
-		case <-sd.done:
-		case <-ctx.Done():
-		}
-		return nil
-	}
-	sd := &shutdownState{done: make(chan struct{})}
-	p.shutdown = sd
-	p.closed.Store(true)
-	for w := range p.waiters {
-		w.cancel()
-	}
-	p.mu.Unlock()
-	defer close(sd.done)
-
-	// Wait for the leases to come back. Releases signal p.released once
-	// closed is set; the watchdog keeps reclaiming collected leases.
-	for p.outstanding() > 0 && ctx.Err() == nil {
-		select {
-		case <-p.released:
-		case <-ctx.Done():
-		}
-	}
-
-	var lerr *LeakError
-	if leaks := p.reclaimAll(); len(leaks) > 0 {
-		lerr = &LeakError{Pool: p.name, Leaks: leaks}
-	}
-
-	close(p.stop)
-	<-p.watched
-
-	// puddle's Close destroys the idle resources and waits for every
-	// destructor and constructor. Nothing is lent any more, so it returns
-	// as soon as those do; bound the wait all the same.
-	closed := make(chan struct{})
-	go func() {
-		p.inner.Close()
-		close(closed)
-	}()
-	grace := ctx
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		grace, cancel = context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-		defer cancel()
-	}
-	select {
-	case <-closed:
-	case <-grace.Done():
-		if n := p.closing.Load(); n > 0 {
-			if lerr == nil {
-				lerr = &LeakError{Pool: p.name}
-			}
-			lerr.StillClosing = int(n)
-		}
-	}
-	p.reg.Unregister()
-	if lerr != nil {
-		return lerr
-	}
-	return nil
+	p.mustBeMade("Shutdown")
+	return p.l.Shutdown(ctx, p.drain)
 }
 
 // Close is Shutdown with a deadline of DefaultCloseTimeout (10s). It
 // implements io.Closer.
 func (p *Pool[T]) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.mustBeMade("Close")
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseTimeout)
 	defer cancel()
 	return p.Shutdown(ctx)
 }
 
-// outstanding counts the leases not yet ended. (A lease being made while
-// Shutdown runs is not counted: lend sees closed and takes it back.)
-func (p *Pool[T]) outstanding() int {
-	p.reclaimCollected()
-	n := 0
-	for _, s := range p.snapshotSlots(nil) {
-		if st := s.state.Load() & statusMask; st == stLent || st == stCollected {
-			n++
-		}
-	}
-	return n
-}
-
-// reclaimAll takes back every lease still held: each is reported and its
-// resource destroyed.
-func (p *Pool[T]) reclaimAll() []Leak {
-	p.reclaimCollected()
-	now := p.now()
-	var leaks []Leak
-	var taken []*slot[T]
-	for _, s := range p.snapshotSlots(nil) {
-		h, st, ok := s.holder()
-		if !ok || st&statusMask != stLent || !s.state.CompareAndSwap(st, st&^statusMask|stDead) {
-			continue
-		}
-		p.stats.reclaimed.Add(1)
-		leaks = append(leaks, p.leak(LeakAtShutdown, h, now))
-		taken = append(taken, s)
-	}
-	sortLeakList(leaks)
-	p.emit(leaks) // report first, then close
-	for _, s := range taken {
-		s.res.Destroy()
-	}
-	return leaks
-}
-
-func sortLeakList(ls []Leak) {
-	slices.SortStableFunc(ls, func(a, b Leak) int { return a.AcquiredAt.Compare(b.AcquiredAt) })
+// drain starts closing the pool's resources as soon as Shutdown has
+// refused new acquires: puddle's Close cancels the constructions it runs
+// and closes the idle resources at once, then waits for every lent
+// resource to come back (or be reclaimed) and for every destructor and
+// constructor; cancelling base stops the constructions the pool started
+// itself; taking warmSlot for good waits for the MinIdle goroutine and
+// keeps another from starting. The channel is closed when all that is done.
+func (p *Pool[T]) drain() <-chan struct{} {
+	p.cancelBase()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.inner.Close()
+		p.warmSlot <- struct{}{}
+	}()
+	return done
 }

@@ -28,6 +28,11 @@ func (r *Res) String() string { return fmt.Sprintf("res%d", r.ID) }
 // Factory makes Res values for Config.New and closes them for Config.Close.
 // Its fields may be set between steps to inject failures.
 type Factory struct {
+	// Before, if set, runs at the start of every New call (outside the
+	// Factory's lock), with New's ctx: a test blocks, sleeps or panics
+	// there. It must be set before the pool can call New.
+	Before func(ctx context.Context) error
+
 	mu     sync.Mutex
 	made   []*Res
 	closed []*Res
@@ -37,6 +42,11 @@ type Factory struct {
 
 // New is a Config.New.
 func (f *Factory) New(ctx context.Context) (*Res, error) {
+	if f.Before != nil {
+		if err := f.Before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	f.mu.Lock()
 	var err error
 	if len(f.fail) > 0 {
