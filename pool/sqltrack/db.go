@@ -117,11 +117,7 @@ var errNilDB = fmt.Errorf("sqltrack: operation on a nil *DB; create it with sqlt
 // bounded by the caller's ctx and AcquireTimeout, through w, which lives
 // in the handle. The query then runs on the connection with the caller's
 // own ctx: only the wait is bounded.
-//
-// p, if not nil, is the payload to lease, which will also pin the rows,
-// transaction or row made on the connection; nil leases the connection
-// alone.
-func (db *DB) checkout(ctx context.Context, kind string, site track.Site, w *waitbound.Wait, p pinner) (ledger.Lease[held], *sql.Conn, error) {
+func (db *DB) checkout(ctx context.Context, kind string, site track.Site, w *waitbound.Wait) (ledger.Lease[held], *sql.Conn, error) {
 	var conn *sql.Conn
 	var takeErr error
 	ls, err := db.l.Checkout(ctx, kind, site, func(lctx context.Context) (held, error) {
@@ -131,11 +127,7 @@ func (db *DB) checkout(ctx context.Context, kind string, site track.Site, w *wai
 			return nil, err
 		}
 		conn = c
-		if p == nil {
-			return connHeld{c}, nil
-		}
-		p.setConn(c)
-		return p, nil
+		return connHeld{c}, nil
 	})
 	if err != nil {
 		err = db.checkoutError(err, takeErr, w)
@@ -180,7 +172,7 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 		return nil, errNilDB
 	}
 	c := &Conn{db: db}
-	ls, conn, err := db.checkout(ctx, kindConn, site, &c.wait, nil)
+	ls, conn, err := db.checkout(ctx, kindConn, site, &c.wait)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +193,7 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	}
 	var w waitbound.Wait
 	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindExec, site, &w, nil)
+		ls, conn, err := db.checkout(ctx, kindExec, site, &w)
 		if err != nil {
 			return nil, err
 		}
@@ -228,8 +220,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 	}
 	for attempt := 0; ; attempt++ {
 		r := &Rows{}
-		h := &pinned[*sql.Rows]{release: closeRows}
-		ls, conn, err := db.checkout(ctx, kindRows, site, &r.wait, h)
+		ls, conn, err := db.checkout(ctx, kindRows, site, &r.wait)
 		if err != nil {
 			return nil, err
 		}
@@ -243,8 +234,8 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 			}
 			return nil, err
 		}
-		h.pin(rows)
 		r.ls, r.conn, r.rows = ls, conn, rows
+		pin(&r.lease, rows, closeRows)
 		return r, nil
 	}
 }
@@ -265,8 +256,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 	}
 	for attempt := 0; ; attempt++ {
 		r := &Row{}
-		h := &pinned[*sql.Row]{release: discardRow}
-		ls, conn, err := db.checkout(ctx, kindRow, site, &r.wait, h)
+		ls, conn, err := db.checkout(ctx, kindRow, site, &r.wait)
 		if err != nil {
 			r.err = err
 			return r
@@ -284,8 +274,8 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 			r.err = err
 			return r
 		}
-		h.pin(row)
 		r.ls, r.conn, r.row = ls, conn, row
+		pin(&r.lease, row, discardRow)
 		return r
 	}
 }
@@ -304,8 +294,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		t := &Tx{}
-		h := &pinned[*sql.Tx]{release: rollbackTx}
-		ls, conn, err := db.checkout(ctx, kindTx, site, &t.wait, h)
+		ls, conn, err := db.checkout(ctx, kindTx, site, &t.wait)
 		if err != nil {
 			return nil, err
 		}
@@ -319,8 +308,8 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 			}
 			return nil, err
 		}
-		h.pin(tx)
 		t.ls, t.conn, t.tx = ls, conn, tx
+		pin(&t.lease, tx, rollbackTx)
 		return t, nil
 	}
 }

@@ -2,7 +2,6 @@ package sqltrack
 
 import (
 	"database/sql"
-	"sync"
 )
 
 // held is what a lease holds: the connection, and the rows, transaction or
@@ -14,56 +13,34 @@ type held interface {
 	reclaim()
 }
 
-// connHeld is the payload of a Conn or an Exec: only the connection. It is
-// one pointer, so storing it in the interface allocates nothing.
+// connHeld is what a checkout holds until a query pins the connection:
+// the connection alone. It is one pointer, so storing it in the interface
+// allocates nothing; a Conn and an Exec never hold more.
 type connHeld struct{ c *sql.Conn }
 
 func (h connHeld) reclaim() { h.c.Close() }
 
-// pinner is a payload that also pins what was made on its connection.
-type pinner interface {
-	held
-	setConn(*sql.Conn)
-}
-
-// pinned is the payload of a Rows, Tx or Row: the connection, and what
-// was made on it, which must be released first (a *sql.Conn's Close waits
-// for its open rows and transaction). The handle pins v once the query
-// has returned it; a reclaim that comes first (Shutdown giving up while
-// the query ran) makes pin release v at once.
+// pinned is what a Rows, Tx or Row holds once its query has run: the
+// connection and what was made on it, which must be released first (a
+// *sql.Conn's Close waits for its open rows and transaction).
 type pinned[T any] struct {
 	conn    *sql.Conn
+	v       T
 	release func(T) // closeRows, rollbackTx or discardRow
-
-	mu   sync.Mutex
-	v    T
-	set  bool
-	gone bool // reclaimed
-}
-
-func (p *pinned[T]) setConn(c *sql.Conn) { p.conn = c }
-
-// pin records v, or releases it if the lease was already reclaimed.
-func (p *pinned[T]) pin(v T) {
-	p.mu.Lock()
-	if p.gone {
-		p.mu.Unlock()
-		p.release(v)
-		return
-	}
-	p.v, p.set = v, true
-	p.mu.Unlock()
 }
 
 func (p *pinned[T]) reclaim() {
-	p.mu.Lock()
-	p.gone = true
-	v, set := p.v, p.set
-	p.mu.Unlock()
-	if set {
-		p.release(v)
-	}
+	p.release(p.v)
 	p.conn.Close()
+}
+
+// pin makes the lease hold v too, so that a reclaim releases it. If the
+// ledger took the lease back while the query ran (Shutdown gave up on it),
+// v is released here instead.
+func pin[T any](l *lease, v T, release func(T)) {
+	if !l.ls.Set(&pinned[T]{conn: l.conn, v: v, release: release}) {
+		release(v)
+	}
 }
 
 func closeRows(r *sql.Rows) { r.Close() }
