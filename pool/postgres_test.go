@@ -33,6 +33,9 @@ func TestPostgresLeakedConnectionIsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// Leaked on purpose: the Lost record is unregistered after the pool's
+	// shutdown (cleanups run after deferred calls).
+	t.Cleanup(func() { pool.LostRecord(p).Unregister() })
 
 	pid, site := leakConn(t, p)
 	if st, ok := pg.Backends()[pid]; !ok {
