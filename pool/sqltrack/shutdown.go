@@ -31,13 +31,17 @@ func (db *DB) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	var closeErr error
 	err := db.l.Shutdown(ctx, func() <-chan struct{} {
+		// Wake the callers waiting for a connection (they fail with
+		// ErrClosed), then close the *sql.DB, which closes its idle
+		// connections and leaves the in-use ones to close as they come
+		// back.
+		db.bound.Stop()
 		go func() {
 			defer close(done)
 			closeErr = db.db.Close()
 		}()
 		return done
 	})
-	db.bound.Stop()
 	select {
 	case <-done:
 		if closeErr != nil {

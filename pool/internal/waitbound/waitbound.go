@@ -24,10 +24,15 @@
 //   - A caller's ctx with a deadline no later than the bucket's bounds
 //     the wait by itself: it is used as is.
 //   - Any other ctx (cancellable, later or no deadline: a request's ctx)
-//     gets context.WithDeadline with the bucket's deadline. Merging it
-//     with the bucket without a timer (context.AfterFunc on the bucket)
-//     measured no faster: watching a cancellable ctx costs a registration
-//     with it either way, and the drivers pay the same per query.
+//     is merged with the bucket: context.WithCancel of the caller's ctx,
+//     cancelled by context.AfterFunc on the bucket. That costs about what
+//     context.WithTimeout does (watching a cancellable ctx needs a
+//     registration with it either way, and the drivers pay the same per
+//     query), but it reads no clock and, unlike a timer of its own, ends
+//     when [Bound.Stop] cancels the buckets.
+//
+// So [Bound.Stop] ends every wait in progress: an adapter's Shutdown uses
+// it to wake the callers waiting for a connection.
 //
 // A wait is therefore bounded by the timeout, and ends at most a tick (1%)
 // later.
@@ -113,8 +118,10 @@ func (b *Bound) renew() *bucket {
 	return k
 }
 
-// Stop cancels every bucket's timers. Waits that begin after Stop still
-// end within the timeout. Stop may be called more than once.
+// Stop cancels every bucket, which ends every wait in progress (its
+// Outcome is then Timeout: the caller tells a shutdown apart), and stops
+// their timers. Waits that begin after Stop still end within the timeout.
+// Stop may be called more than once.
 func (b *Bound) Stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -140,7 +147,8 @@ type Wait struct {
 	parent context.Context
 	b      *bucket
 	ctx    context.Context    // what Begin returned
-	cancel context.CancelFunc // set when ctx is a context.WithDeadline
+	cancel context.CancelFunc // merged wait: cancels ctx
+	stop   func() bool        // merged wait: stops the AfterFunc on the bucket
 }
 
 // Begin starts a wait on behalf of ctx and returns the context to wait
@@ -154,7 +162,8 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 	case ok && !d.After(k.deadline):
 		w.ctx = ctx // the caller's deadline comes first (or within a tick)
 	default:
-		w.ctx, w.cancel = context.WithDeadline(ctx, k.deadline)
+		w.ctx, w.cancel = context.WithCancel(ctx)
+		w.stop = context.AfterFunc(k.ctx, w.cancel)
 	}
 	return w.ctx
 }
@@ -163,6 +172,7 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 // context must not be used after. End without Begin does nothing.
 func (w *Wait) End() {
 	if w.cancel != nil {
+		w.stop()
 		w.cancel()
 	}
 	*w = Wait{}

@@ -108,7 +108,7 @@ func TestSoonerCallerDeadlineIsUsedAsIs(t *testing.T) {
 	})
 }
 
-func TestCancellableCallerGetsTheBucketsDeadline(t *testing.T) {
+func TestCancellableCallerIsMergedWithTheBucket(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := waitbound.New(time.Second)
 		defer b.Stop()
@@ -119,7 +119,7 @@ func TestCancellableCallerGetsTheBucketsDeadline(t *testing.T) {
 		var w waitbound.Wait
 		ctx := w.Begin(b, parent)
 		if ctx == parent || ctx.Value(key{}) != "v" {
-			t.Fatalf("Begin(cancellable) = %v; want a ctx of its own with the caller's values", ctx)
+			t.Fatalf("Begin(cancellable) = %v; want a merged ctx with the caller's values", ctx)
 		}
 		time.Sleep(100 * time.Millisecond)
 		if done(ctx) {
@@ -170,13 +170,21 @@ func TestDerivedContextsFollowTheBucket(t *testing.T) {
 func TestStopEndsTheTimersAndWaitsStillEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := waitbound.New(time.Second)
-		var w waitbound.Wait
+		var w, merged waitbound.Wait
 		ctx := w.Begin(b, context.Background())
+		parent, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		mctx := merged.Begin(b, parent)
 		b.Stop()
-		if !done(ctx) {
+		synctest.Wait() // the merged wait is cancelled by an AfterFunc, on a goroutine
+		if !done(ctx) || !done(mctx) {
 			t.Fatal("a wait in progress is not ended by Stop")
 		}
+		if w.Outcome() != waitbound.Timeout || merged.Outcome() != waitbound.Timeout {
+			t.Fatalf("Outcome after Stop: %v, %v", w.Outcome(), merged.Outcome())
+		}
 		w.End()
+		merged.End()
 		b.Stop()
 		start := time.Now()
 		var w2 waitbound.Wait
