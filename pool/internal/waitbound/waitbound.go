@@ -17,10 +17,14 @@
 //     wait then makes a new one. That is two timers per tick of traffic
 //     instead of one per wait, and a wait reads no clock.
 //   - A wait whose caller's ctx can never be cancelled (no Done channel,
-//     as for context.Background) waits on a [Wait] that takes its Done,
+//     as for context.Background) waits on a context that takes its Done,
 //     Err and deadline from the bucket and its values from the caller's
-//     ctx. It lives in the handle the wait is for, so it costs no
-//     allocation.
+//     ctx: for context.Background itself, one made with the bucket and
+//     shared, so the wait costs no allocation; otherwise a small one of
+//     its own. A driver may keep the context it was given past the wait
+//     (puddle constructs connections in the background with it), so it is
+//     never part of the caller's handle: that would keep the handle alive
+//     and hide its leak from the garbage collector.
 //   - A caller's ctx with a deadline no later than the bucket's bounds
 //     the wait by itself: it is used as is.
 //   - Any other ctx (cancellable, later or no deadline: a request's ctx)
@@ -61,6 +65,7 @@ type Bound struct {
 // bucket is a deadline shared by the waits that began in one tick.
 type bucket struct {
 	ctx      context.Context // context.WithDeadline(Background, deadline)
+	bg       *waitCtx        // the bucket's context for waits of context.Background()
 	cancel   context.CancelFunc
 	deadline time.Time
 	created  time.Time
@@ -108,6 +113,7 @@ func (b *Bound) renew() *bucket {
 	b.live = b.live[:n]
 	k := &bucket{created: now, deadline: now.Add(b.timeout + b.tick)}
 	k.ctx, k.cancel = context.WithDeadline(context.Background(), k.deadline)
+	k.bg = &waitCtx{parent: context.Background(), b: k}
 	if b.stopped {
 		// Waits after Stop still get a bound, just not a shared one.
 		return k
@@ -136,13 +142,10 @@ func (b *Bound) Stop() {
 	}
 }
 
-// Wait is one bounded wait. Its zero value is ready; embed it in the handle
-// the wait is for, so that it costs no allocation. It must not be copied
-// after Begin, and must not be reused before End.
-//
-// While a Begin is in effect, *Wait is the context of the wait when the
-// caller's ctx cannot be cancelled (see the package doc); it implements
-// context.Context for that purpose only.
+// Wait is one bounded wait. Its zero value is ready; it may live in the
+// handle the wait is for (it is not the wait's context, which a driver may
+// keep). It must not be copied after Begin, and must not be reused before
+// End.
 type Wait struct {
 	parent context.Context
 	b      *bucket
@@ -157,8 +160,10 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 	k := b.current()
 	w.parent, w.b = ctx, k
 	switch d, ok := ctx.Deadline(); {
+	case ctx.Done() == nil && ctx == context.Background():
+		w.ctx = k.bg
 	case ctx.Done() == nil:
-		w.ctx = w
+		w.ctx = &waitCtx{parent: ctx, b: k}
 	case ok && !d.After(k.deadline):
 		w.ctx = ctx // the caller's deadline comes first (or within a tick)
 	default:
@@ -214,22 +219,30 @@ func (w *Wait) Outcome() Outcome {
 // lasted, up to a tick more. It reads the clock; call it only to report.
 func (w *Wait) Since() time.Duration { return time.Since(w.b.created) }
 
+// waitCtx is the context of a wait whose caller's ctx cannot be
+// cancelled: the bucket's deadline, Done and Err, and the caller's values.
+// It is immutable, and may outlive the wait.
+type waitCtx struct {
+	parent context.Context
+	b      *bucket
+}
+
 // Deadline returns the bucket's deadline.
-func (w *Wait) Deadline() (time.Time, bool) { return w.b.deadline, true }
+func (c *waitCtx) Deadline() (time.Time, bool) { return c.b.deadline, true }
 
 // Done returns the bucket's Done channel.
-func (w *Wait) Done() <-chan struct{} { return w.b.ctx.Done() }
+func (c *waitCtx) Done() <-chan struct{} { return c.b.ctx.Done() }
 
 // Err returns the bucket's error: context.DeadlineExceeded once it passed.
-func (w *Wait) Err() error { return w.b.ctx.Err() }
+func (c *waitCtx) Err() error { return c.b.ctx.Err() }
 
 // Value returns the caller's ctx's value for key.
-func (w *Wait) Value(key any) any { return w.parent.Value(key) }
+func (c *waitCtx) Value(key any) any { return c.parent.Value(key) }
 
-// AfterFunc lets contexts derived from a Wait register with the bucket
+// AfterFunc lets contexts derived from a wait's register with the bucket
 // (as they do with the standard library's contexts) instead of starting a
 // goroutine to watch its Done channel.
-func (w *Wait) AfterFunc(f func()) func() bool { return context.AfterFunc(w.b.ctx, f) }
+func (c *waitCtx) AfterFunc(f func()) func() bool { return context.AfterFunc(c.b.ctx, f) }
 
 // String names the context in debugging output.
-func (w *Wait) String() string { return "waitbound.Wait" }
+func (c *waitCtx) String() string { return "waitbound.waitCtx" }
