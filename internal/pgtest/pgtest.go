@@ -147,6 +147,22 @@ func (e *Env) Backends() map[uint32]string {
 	return out
 }
 
+// Running reports whether one of the test's backends is running a query
+// (state "active") whose text contains marker.
+func (e *Env) Running(marker string) bool {
+	e.t.Helper()
+	ctx, cancel := e.ctx()
+	defer cancel()
+	var n int
+	err := e.admin.QueryRow(ctx,
+		`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND strpos(query, $2) > 0 AND pid <> pg_backend_pid()`,
+		e.Name, marker).Scan(&n)
+	if err != nil {
+		e.t.Fatalf("pgtest: pg_stat_activity: %v", err)
+	}
+	return n > 0
+}
+
 // Terminate terminates the given backends with pg_terminate_backend, and
 // waits until they are gone. It refuses (fails the test) a pid that is not
 // one of the test's own backends: the server is shared.

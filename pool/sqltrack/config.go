@@ -1,12 +1,11 @@
 package sqltrack
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/internal/adapter"
 )
 
 // Config is the tracking part of pool.Config: everything else (how many
@@ -44,17 +43,5 @@ type Config struct {
 
 // validate checks cfg and returns an error listing every problem, or nil.
 func (cfg *Config) validate() error {
-	var errs []error
-	prefix := fmt.Sprintf("sqltrack %q: ", cfg.Name)
-	if cfg.Name == "" {
-		prefix = "sqltrack: "
-		errs = append(errs, errors.New(`sqltrack: Config.Name is empty; set it to a short name that identifies the database in errors, logs and leak reports, e.g. "orders-db"`))
-	}
-	if cfg.AcquireTimeout < 0 {
-		errs = append(errs, fmt.Errorf("%sConfig.AcquireTimeout is %v; set a positive duration, or 0 for the default (30s)", prefix, cfg.AcquireTimeout))
-	}
-	if cfg.LeakAfter < 0 {
-		errs = append(errs, fmt.Errorf("%sConfig.LeakAfter is %v; set a positive duration, or 0 to turn the check off", prefix, cfg.LeakAfter))
-	}
-	return errors.Join(errs...)
+	return adapter.Validate("sqltrack", cfg.Name, cfg.AcquireTimeout, cfg.LeakAfter)
 }

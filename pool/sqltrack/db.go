@@ -9,6 +9,7 @@ import (
 
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/internal/adapter"
 	"github.com/tether-go/tether/pool/internal/ledger"
 	"github.com/tether-go/tether/pool/internal/waitbound"
 )
@@ -113,44 +114,22 @@ func (db *DB) Raw() *sql.DB {
 var errNilDB = fmt.Errorf("sqltrack: operation on a nil *DB; create it with sqltrack.Open or sqltrack.Wrap: %w", pool.ErrClosed)
 
 // checkout takes a connection from database/sql's pool for a handle of the
-// given kind, as a lease of the ledger holding mk(conn). The wait is
-// bounded by the caller's ctx and AcquireTimeout, through w, which lives
-// in the handle. The query then runs on the connection with the caller's
-// own ctx: only the wait is bounded.
+// given kind, as a lease of the ledger holding the connection alone (until
+// the handle pins what its query made). The wait is bounded by the
+// caller's ctx and AcquireTimeout, through w, which lives in the handle.
+// The query then runs on the connection with the caller's own ctx: only
+// the wait is bounded.
 func (db *DB) checkout(ctx context.Context, kind string, site track.Site, w *waitbound.Wait) (ledger.Lease[held], *sql.Conn, error) {
 	var conn *sql.Conn
-	var takeErr error
-	ls, err := db.l.Checkout(ctx, kind, site, func(lctx context.Context) (held, error) {
-		c, err := db.db.Conn(w.Begin(db.bound, lctx))
+	ls, err := adapter.Checkout(db.l, db.bound, w, "sqltrack", ctx, kind, site, func(wctx context.Context) (held, error) {
+		c, err := db.db.Conn(wctx)
 		if err != nil {
-			takeErr = err
 			return nil, err
 		}
 		conn = c
 		return connHeld{c}, nil
 	})
-	if err != nil {
-		err = db.checkoutError(err, takeErr, w)
-	}
-	w.End()
 	return ls, conn, err
-}
-
-// checkoutError completes the translation of a failed checkout. The ledger
-// has turned the caller's cancellation, the caller's deadline and Shutdown
-// into their errors; what is left is the driver's error, or the bound's
-// deadline, which only this package knows about.
-func (db *DB) checkoutError(err, takeErr error, w *waitbound.Wait) error {
-	if takeErr == nil || err != takeErr || db.l.Closed() {
-		return err // the ledger's own: closed, nil ctx, or ctx done before the wait
-	}
-	switch w.Outcome() {
-	case waitbound.Timeout:
-		return db.l.TimeoutError(db.l.Now()-int64(w.Since()), false, false)
-	case waitbound.Canceled, waitbound.CallerDeadline:
-		return err // translated by the ledger already
-	}
-	return fmt.Errorf("sqltrack %q: getting a connection: %w", db.name, err)
 }
 
 // retryable reports whether err is the driver saying the connection was

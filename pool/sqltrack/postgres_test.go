@@ -249,31 +249,19 @@ func TestPostgresTooManyConnections(t *testing.T) {
 	}
 }
 
-// activeSleep waits until one of the test's backends runs pg_sleep.
-func activeSleep(t *testing.T, pg *pgtest.Env) {
-	pg.Until("a backend runs pg_sleep", func() bool {
-		for _, st := range pg.Backends() {
-			if st == "active" {
-				return true
-			}
-		}
-		return false
-	})
-}
-
 func TestPostgresQueryCancelledMidFlightLeavesNoLease(t *testing.T) {
 	pg := pgtest.New(t)
 	e := newPostgres(t, pg.DSN(), 2, sqltrack.Config{})
 	for _, op := range []struct {
 		name string
-		run  func(ctx context.Context) error
+		run  func(ctx context.Context, q string) error
 	}{
-		{"exec", func(ctx context.Context) error {
-			_, err := e.DB.ExecContext(ctx, "SELECT pg_sleep(30)")
+		{"exec", func(ctx context.Context, q string) error {
+			_, err := e.DB.ExecContext(ctx, q)
 			return err
 		}},
-		{"rows", func(ctx context.Context) error {
-			rows, err := e.DB.QueryContext(ctx, "SELECT pg_sleep(30)")
+		{"rows", func(ctx context.Context, q string) error {
+			rows, err := e.DB.QueryContext(ctx, q)
 			if err != nil {
 				return err
 			}
@@ -281,25 +269,28 @@ func TestPostgresQueryCancelledMidFlightLeavesNoLease(t *testing.T) {
 			}
 			return rows.Err() // no Close: Next's end gives the connection back
 		}},
-		{"row", func(ctx context.Context) error {
+		{"row", func(ctx context.Context, q string) error {
 			var v any
-			return e.DB.QueryRowContext(ctx, "SELECT pg_sleep(30)").Scan(&v)
+			return e.DB.QueryRowContext(ctx, q).Scan(&v)
 		}},
-		{"tx", func(ctx context.Context) error {
+		{"tx", func(ctx context.Context, q string) error {
 			tx, err := e.DB.BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
 			defer tx.Rollback()
-			_, err = tx.ExecContext(ctx, "SELECT pg_sleep(30)")
+			_, err = tx.ExecContext(ctx, q)
 			return err
 		}},
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)
-			go func() { done <- op.run(ctx) }()
-			activeSleep(t, pg)
+			// The marker tells this query's backend from the previous
+			// subtests': a backend whose client gave up keeps sleeping.
+			q := "SELECT pg_sleep(30) /* cancelled-" + op.name + " */"
+			go func() { done <- op.run(ctx, q) }()
+			pg.Until("the query runs", func() bool { return pg.Running("cancelled-" + op.name) })
 			cancel()
 			if err := <-done; err == nil {
 				t.Fatal("a cancelled query succeeded")
