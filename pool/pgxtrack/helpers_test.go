@@ -63,6 +63,11 @@ func newPool(t *testing.T, pg *pgtest.Env, dsn string, maxConns int32, cfg pgxtr
 	}
 	e.Pool = p
 	t.Cleanup(func() { e.shutdown(t) })
+	// Open the first connection untracked, so that tests with a short
+	// AcquireTimeout do not time out on a slow dial.
+	if err := p.Raw().Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

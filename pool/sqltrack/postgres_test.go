@@ -32,6 +32,11 @@ func newPostgres(t *testing.T, dsn string, maxOpen int, cfg sqltrack.Config) *en
 	db.Raw().SetMaxIdleConns(maxOpen)
 	e.DB = db
 	t.Cleanup(func() { e.shutdown(t) })
+	// Open the first connection untracked, so that tests with a short
+	// AcquireTimeout do not time out on a slow dial.
+	if err := db.Raw().PingContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

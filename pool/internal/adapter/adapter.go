@@ -52,25 +52,30 @@ func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, w *waitbound.Wait,
 		return p, err
 	})
 	if err != nil {
-		err = checkoutError(l, w, pkg, err, takeErr)
+		err = checkoutError(l, w, pkg, ctx, err, takeErr)
 	}
 	w.End()
 	return ls, err
 }
 
-// checkoutError completes the translation of a failed checkout. The ledger
-// has turned the caller's cancellation and deadline and Shutdown into their
-// errors; what is left is the driver's error, or the bound's deadline,
-// which only the adapter knows about.
-func checkoutError[P any](l *ledger.Ledger[P], w *waitbound.Wait, pkg string, err, takeErr error) error {
+// checkoutError completes the translation of a failed checkout. When the
+// ledger returns take's error as it is, it saw neither the caller's ctx
+// done nor a bound of its own pass, and it knows nothing of b's: so either
+// the caller's ctx ended since (the ledger's check and take's wait race),
+// or b's bound passed (or the ledger's own, since), or the driver failed.
+func checkoutError[P any](l *ledger.Ledger[P], w *waitbound.Wait, pkg string, ctx context.Context, err, takeErr error) error {
 	if takeErr == nil || err != takeErr || l.Closed() {
-		return err // the ledger's own: closed, nil ctx, or ctx done before the wait
+		return err // the ledger's own: translated, closed, nil ctx, or ctx done before the wait
 	}
-	switch w.Outcome() {
-	case waitbound.Timeout:
-		return l.TimeoutError(l.Now()-int64(w.Since()), false, false)
-	case waitbound.Canceled, waitbound.CallerDeadline:
-		return err // translated by the ledger already
+	start := l.Now() - int64(w.Since())
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			return l.TimeoutError(start, true, false)
+		}
+		return cerr
+	}
+	if w.Expired() {
+		return l.TimeoutError(start, false, false)
 	}
 	return fmt.Errorf("%s %q: getting a connection: %w", pkg, l.Name(), err)
 }

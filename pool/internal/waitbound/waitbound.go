@@ -39,7 +39,9 @@
 // it to wake the callers waiting for a connection.
 //
 // A wait is therefore bounded by the timeout, and ends at most a tick (1%)
-// later.
+// later. It may end early by as much as a stale timer fires late (only
+// under heavy load, when timers are late): a bucket is then used by waits
+// that began after its tick.
 package waitbound
 
 import (
@@ -124,9 +126,8 @@ func (b *Bound) renew() *bucket {
 	return k
 }
 
-// Stop cancels every bucket, which ends every wait in progress (its
-// Outcome is then Timeout: the caller tells a shutdown apart), and stops
-// their timers. Waits that begin after Stop still end within the timeout.
+// Stop cancels every bucket, which ends every wait in progress (the caller
+// tells a shutdown from a timeout), and stops their timers. Waits that begin after Stop still end within the timeout.
 // Stop may be called more than once.
 func (b *Bound) Stop() {
 	b.mu.Lock()
@@ -183,37 +184,10 @@ func (w *Wait) End() {
 	*w = Wait{}
 }
 
-// Outcome says why a wait that failed ended.
-type Outcome int
-
-const (
-	// Other: neither ctx ended the wait (the driver's own error).
-	Other Outcome = iota
-	// Canceled: the caller cancelled its ctx.
-	Canceled
-	// CallerDeadline: the caller's ctx deadline passed.
-	CallerDeadline
-	// Timeout: the bound's timeout passed.
-	Timeout
-)
-
-// Outcome says why the wait ended, for a wait whose acquire failed. Call
-// it before End; without Begin it returns Other.
-func (w *Wait) Outcome() Outcome {
-	if w.ctx == nil {
-		return Other
-	}
-	if err := w.parent.Err(); err != nil {
-		if err == context.DeadlineExceeded {
-			return CallerDeadline
-		}
-		return Canceled
-	}
-	if w.ctx.Err() != nil {
-		return Timeout
-	}
-	return Other
-}
+// Expired reports whether the wait's context has ended: the bound passed
+// (or Stop was called), or the ctx given to Begin ended. Call it before
+// End; without Begin it reports false.
+func (w *Wait) Expired() bool { return w.ctx != nil && w.ctx.Err() != nil }
 
 // Since is the time since the wait's bucket was made: how long the wait
 // lasted, up to a tick more. It reads the clock; call it only to report.

@@ -50,8 +50,8 @@ func TestUncancellableCallerWaitsOnTheBucket(t *testing.T) {
 		if waited := time.Since(start); waited != time.Second+tick {
 			t.Fatalf("the wait ended after %v; want %v", waited, time.Second+tick)
 		}
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) || w.Outcome() != waitbound.Timeout {
-			t.Fatalf("Err() = %v, Outcome() = %v; want DeadlineExceeded, Timeout", ctx.Err(), w.Outcome())
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) || !w.Expired() {
+			t.Fatalf("Err() = %v, Expired() = %v; want DeadlineExceeded, expired", ctx.Err(), w.Expired())
 		}
 		if w.Since() != time.Second+tick {
 			t.Fatalf("Since() = %v", w.Since())
@@ -108,8 +108,8 @@ func TestSoonerCallerDeadlineIsUsedAsIs(t *testing.T) {
 			t.Fatalf("Begin with a sooner deadline returned %T; want the caller's ctx", ctx)
 		}
 		<-parent.Done()
-		if w.Outcome() != waitbound.CallerDeadline {
-			t.Fatalf("Outcome() = %v; want CallerDeadline", w.Outcome())
+		if !w.Expired() {
+			t.Fatal("Expired() = false after the caller's deadline")
 		}
 		w.End()
 	})
@@ -133,8 +133,8 @@ func TestCancellableCallerIsMergedWithTheBucket(t *testing.T) {
 			t.Fatal("merged ctx done early")
 		}
 		cancel()
-		if !done(ctx) || w.Outcome() != waitbound.Canceled {
-			t.Fatalf("after the caller's cancel: done %v, Outcome %v; want done, Canceled", done(ctx), w.Outcome())
+		if !done(ctx) || !w.Expired() || !errors.Is(ctx.Err(), context.Canceled) {
+			t.Fatalf("after the caller's cancel: done %v, Expired %v, %v; want done, expired, Canceled", done(ctx), w.Expired(), ctx.Err())
 		}
 		w.End()
 
@@ -148,8 +148,8 @@ func TestCancellableCallerIsMergedWithTheBucket(t *testing.T) {
 		if got := time.Since(start); got < time.Second || got > time.Second+tick {
 			t.Fatalf("merged wait ended after %v; want the timeout", got)
 		}
-		if w2.Outcome() != waitbound.Timeout || late.Err() != nil {
-			t.Fatalf("Outcome() = %v, caller's Err %v; want Timeout and the caller's ctx untouched", w2.Outcome(), late.Err())
+		if !w2.Expired() || late.Err() != nil {
+			t.Fatalf("Expired() = %v, caller's Err %v; want expired and the caller's ctx untouched", w2.Expired(), late.Err())
 		}
 		w2.End()
 		w2.End() // twice is harmless
@@ -187,8 +187,8 @@ func TestStopEndsTheTimersAndWaitsStillEnd(t *testing.T) {
 		if !done(ctx) || !done(mctx) {
 			t.Fatal("a wait in progress is not ended by Stop")
 		}
-		if w.Outcome() != waitbound.Timeout || merged.Outcome() != waitbound.Timeout {
-			t.Fatalf("Outcome after Stop: %v, %v", w.Outcome(), merged.Outcome())
+		if !w.Expired() || !merged.Expired() {
+			t.Fatalf("Expired after Stop: %v, %v", w.Expired(), merged.Expired())
 		}
 		w.End()
 		merged.End()
