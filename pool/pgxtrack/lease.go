@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tether-go/tether/pool/internal/ledger"
-	"github.com/tether-go/tether/pool/internal/waitbound"
 )
 
 // lease is what every handle (Conn, rows, row, tx) has: its checkout of a
@@ -16,7 +15,6 @@ import (
 // *pgx.Conn), so a reclaim by the ledger never races with the holder on
 // it.
 type lease struct {
-	wait  waitbound.Wait // the checkout's bounded wait; idle afterwards
 	ls    ledger.Lease[*pgxpool.Conn]
 	pc    *pgxpool.Conn
 	conn  *pgx.Conn

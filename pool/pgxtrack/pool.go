@@ -117,10 +117,10 @@ var errNilPool = fmt.Errorf("pgxtrack: operation on a nil *Pool; create it with 
 
 // checkout acquires a connection for a handle of the given kind, as a
 // lease of the ledger. The wait is bounded by the caller's ctx and
-// AcquireTimeout, through w, which lives in the handle; the query then
-// runs on the connection with the caller's own ctx.
-func (p *Pool) checkout(ctx context.Context, kind string, site track.Site, l *lease) error {
-	ls, err := adapter.Checkout(p.l, p.bound, &l.wait, "pgxtrack", ctx, kind, site, func(wctx context.Context) (*pgxpool.Conn, error) {
+// AcquireTimeout; the query then runs on the connection with the caller's
+// own ctx.
+func (p *Pool) checkout(ctx context.Context, kind string, site track.Site) (ledger.Lease[*pgxpool.Conn], *pgxpool.Conn, error) {
+	ls, err := adapter.Checkout(p.l, p.bound, "pgxtrack", ctx, kind, site, func(wctx context.Context) (*pgxpool.Conn, error) {
 		c, err := p.p.Acquire(wctx)
 		if errors.Is(err, puddle.ErrClosedPool) {
 			return nil, fmt.Errorf("pgxtrack %q: the pgxpool was closed (through Raw?): %w", p.l.Name(), pool.ErrClosed)
@@ -128,10 +128,16 @@ func (p *Pool) checkout(ctx context.Context, kind string, site track.Site, l *le
 		return c, err
 	})
 	if err != nil {
-		return err
+		return ls, nil, err
 	}
-	l.ls, l.pc, l.conn = ls, ls.Payload(), ls.Payload().Conn()
-	return nil
+	return ls, ls.Payload(), nil
+}
+
+// giveBack ends a lease that no handle was made for (its query failed).
+func giveBack(ls ledger.Lease[*pgxpool.Conn], pc *pgxpool.Conn) {
+	if ls.End(true) {
+		pc.Release()
+	}
 }
 
 // Acquire checks out a connection for the caller's exclusive use. The wait
@@ -144,11 +150,11 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	if p == nil {
 		return nil, errNilPool
 	}
-	c := &Conn{site: site}
-	if err := p.checkout(ctx, kindConn, site, &c.lease); err != nil {
+	ls, pc, err := p.checkout(ctx, kindConn, site)
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &Conn{lease: lease{ls: ls, pc: pc, conn: pc.Conn()}, site: site}, nil
 }
 
 // Exec runs a statement. Its connection is a lease (kind "exec") for the
@@ -160,12 +166,12 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	if p == nil {
 		return pgconn.CommandTag{}, errNilPool
 	}
-	var l lease
-	if err := p.checkout(ctx, kindExec, site, &l); err != nil {
+	ls, pc, err := p.checkout(ctx, kindExec, site)
+	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	defer l.end()
-	return l.conn.Exec(ctx, sql, args...)
+	defer giveBack(ls, pc)
+	return pc.Conn().Exec(ctx, sql, args...)
 }
 
 // Query runs a query. The rows pin their connection until Close (or until
@@ -179,17 +185,16 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if p == nil {
 		return errRows{errNilPool}, errNilPool
 	}
-	r := &rows{}
-	if err := p.checkout(ctx, kindRows, site, &r.lease); err != nil {
-		return errRows{err}, err
-	}
-	inner, err := r.conn.Query(ctx, sql, args...)
+	ls, pc, err := p.checkout(ctx, kindRows, site)
 	if err != nil {
-		r.end()
 		return errRows{err}, err
 	}
-	r.r = inner
-	return r, nil
+	inner, err := pc.Conn().Query(ctx, sql, args...)
+	if err != nil {
+		giveBack(ls, pc)
+		return errRows{err}, err
+	}
+	return &rows{lease: lease{ls: ls, pc: pc, conn: pc.Conn()}, r: inner}, nil
 }
 
 // QueryRow runs a query expected to return at most one row. Errors are
@@ -202,12 +207,11 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if p == nil {
 		return errRow{errNilPool}
 	}
-	r := &row{}
-	if err := p.checkout(ctx, kindRow, site, &r.lease); err != nil {
+	ls, pc, err := p.checkout(ctx, kindRow, site)
+	if err != nil {
 		return errRow{err}
 	}
-	r.r = r.conn.QueryRow(ctx, sql, args...)
-	return r
+	return &row{lease: lease{ls: ls, pc: pc, conn: pc.Conn()}, r: pc.Conn().QueryRow(ctx, sql, args...)}
 }
 
 // Begin starts a transaction. It pins its connection until Commit or
@@ -231,15 +235,14 @@ func (p *Pool) begin(ctx context.Context, opts pgx.TxOptions, site track.Site) (
 	if p == nil {
 		return nil, errNilPool
 	}
-	t := &tx{}
-	if err := p.checkout(ctx, kindTx, site, &t.lease); err != nil {
-		return nil, err
-	}
-	inner, err := t.conn.BeginTx(ctx, opts)
+	ls, pc, err := p.checkout(ctx, kindTx, site)
 	if err != nil {
-		t.end()
 		return nil, err
 	}
-	t.t = inner
-	return t, nil
+	inner, err := pc.Conn().BeginTx(ctx, opts)
+	if err != nil {
+		giveBack(ls, pc)
+		return nil, err
+	}
+	return &tx{lease: lease{ls: ls, pc: pc, conn: pc.Conn()}, t: inner}, nil
 }

@@ -16,7 +16,6 @@ import (
 // After Close, its methods return sql.ErrConnDone.
 type Conn struct {
 	lease
-	db *DB
 }
 
 // sql returns the *sql.Conn, panicking on a nil *Conn.

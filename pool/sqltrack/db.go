@@ -116,12 +116,11 @@ var errNilDB = fmt.Errorf("sqltrack: operation on a nil *DB; create it with sqlt
 // checkout takes a connection from database/sql's pool for a handle of the
 // given kind, as a lease of the ledger holding the connection alone (until
 // the handle pins what its query made). The wait is bounded by the
-// caller's ctx and AcquireTimeout, through w, which lives in the handle.
-// The query then runs on the connection with the caller's own ctx: only
-// the wait is bounded.
-func (db *DB) checkout(ctx context.Context, kind string, site track.Site, w *waitbound.Wait) (ledger.Lease[held], *sql.Conn, error) {
+// caller's ctx and AcquireTimeout. The query then runs on the connection
+// with the caller's own ctx: only the wait is bounded.
+func (db *DB) checkout(ctx context.Context, kind string, site track.Site) (ledger.Lease[held], *sql.Conn, error) {
 	var conn *sql.Conn
-	ls, err := adapter.Checkout(db.l, db.bound, w, "sqltrack", ctx, kind, site, func(wctx context.Context) (held, error) {
+	ls, err := adapter.Checkout(db.l, db.bound, "sqltrack", ctx, kind, site, func(wctx context.Context) (held, error) {
 		c, err := db.db.Conn(wctx)
 		if err != nil {
 			return nil, err
@@ -150,13 +149,11 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db == nil {
 		return nil, errNilDB
 	}
-	c := &Conn{db: db}
-	ls, conn, err := db.checkout(ctx, kindConn, site, &c.wait)
+	ls, conn, err := db.checkout(ctx, kindConn, site)
 	if err != nil {
 		return nil, err
 	}
-	c.ls, c.conn = ls, conn
-	return c, nil
+	return &Conn{lease: lease{ls: ls, conn: conn}}, nil
 }
 
 // ExecContext runs a statement that returns no rows. Its connection is a
@@ -170,9 +167,8 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if db == nil {
 		return nil, errNilDB
 	}
-	var w waitbound.Wait
 	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindExec, site, &w)
+		ls, conn, err := db.checkout(ctx, kindExec, site)
 		if err != nil {
 			return nil, err
 		}
@@ -198,8 +194,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 		return nil, errNilDB
 	}
 	for attempt := 0; ; attempt++ {
-		r := &Rows{}
-		ls, conn, err := db.checkout(ctx, kindRows, site, &r.wait)
+		ls, conn, err := db.checkout(ctx, kindRows, site)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +208,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 			}
 			return nil, err
 		}
-		r.ls, r.conn, r.rows = ls, conn, rows
+		r := &Rows{lease: lease{ls: ls, conn: conn}, rows: rows}
 		pin(&r.lease, rows, closeRows)
 		return r, nil
 	}
@@ -234,11 +229,9 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 		return &Row{err: errNilDB}
 	}
 	for attempt := 0; ; attempt++ {
-		r := &Row{}
-		ls, conn, err := db.checkout(ctx, kindRow, site, &r.wait)
+		ls, conn, err := db.checkout(ctx, kindRow, site)
 		if err != nil {
-			r.err = err
-			return r
+			return &Row{err: err}
 		}
 		row := conn.QueryRowContext(ctx, query, args...)
 		if err := row.Err(); err != nil {
@@ -250,10 +243,9 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 			if retryable(err, attempt) {
 				continue
 			}
-			r.err = err
-			return r
+			return &Row{err: err}
 		}
-		r.ls, r.conn, r.row = ls, conn, row
+		r := &Row{lease: lease{ls: ls, conn: conn}, row: row}
 		pin(&r.lease, row, discardRow)
 		return r
 	}
@@ -272,8 +264,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		return nil, errNilDB
 	}
 	for attempt := 0; ; attempt++ {
-		t := &Tx{}
-		ls, conn, err := db.checkout(ctx, kindTx, site, &t.wait)
+		ls, conn, err := db.checkout(ctx, kindTx, site)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +278,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 			}
 			return nil, err
 		}
-		t.ls, t.conn, t.tx = ls, conn, tx
+		t := &Tx{lease: lease{ls: ls, conn: conn}, tx: tx}
 		pin(&t.lease, tx, rollbackTx)
 		return t, nil
 	}

@@ -5,14 +5,12 @@ import (
 	"sync/atomic"
 
 	"github.com/tether-go/tether/pool/internal/ledger"
-	"github.com/tether-go/tether/pool/internal/waitbound"
 )
 
 // lease is what every handle (Conn, Rows, Row, Tx) has: its checkout of a
 // connection, recorded by the ledger from the line that opened the handle
 // until end.
 type lease struct {
-	wait  waitbound.Wait // the checkout's bounded wait; idle afterwards
 	ls    ledger.Lease[held]
 	conn  *sql.Conn
 	ended atomic.Bool

@@ -36,15 +36,15 @@ func Validate(pkg, name string, acquireTimeout, leakAfter time.Duration) error {
 
 // Checkout runs take, the driver's blocking checkout, as a lease of l of
 // the given handle kind, opened at site by the task in ctx. The wait is
-// bounded by ctx and by b, through w (which lives in the handle, so the
-// bound costs no allocation); the query the caller runs next uses its own
-// ctx, so only the wait is bounded.
+// bounded by ctx and by b; the query the caller runs next uses its own ctx,
+// so only the wait is bounded.
 //
 // The error is the ledger's (ctx.Err() unchanged when the caller cancelled,
 // a *pool.TimeoutError when a deadline passed, an error matching
 // pool.ErrClosed after Shutdown), a *pool.TimeoutError when b's bound
 // passed, or take's own error prefixed with pkg and the pool's name.
-func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, w *waitbound.Wait, pkg string, ctx context.Context, kind string, site track.Site, take func(context.Context) (P, error)) (ledger.Lease[P], error) {
+func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, pkg string, ctx context.Context, kind string, site track.Site, take func(context.Context) (P, error)) (ledger.Lease[P], error) {
+	var w waitbound.Wait
 	var takeErr error
 	ls, err := l.Checkout(ctx, kind, site, func(lctx context.Context) (P, error) {
 		p, err := take(w.Begin(b, lctx))
@@ -52,7 +52,7 @@ func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, w *waitbound.Wait,
 		return p, err
 	})
 	if err != nil {
-		err = checkoutError(l, w, pkg, ctx, err, takeErr)
+		err = checkoutError(l, &w, pkg, ctx, err, takeErr)
 	}
 	w.End()
 	return ls, err

@@ -84,9 +84,8 @@ func TestCheckoutIsBoundedByTheBound(t *testing.T) {
 		l := newLedger(t)
 		b := waitbound.New(time.Second)
 		defer b.Stop()
-		var w waitbound.Wait
 		start := time.Now()
-		_, err := Checkout(l, b, &w, "pgxtrack", context.Background(), ledger.HandleConn, track.Site{}, func(ctx context.Context) (int, error) {
+		_, err := Checkout(l, b, "pgxtrack", context.Background(), ledger.HandleConn, track.Site{}, func(ctx context.Context) (int, error) {
 			<-ctx.Done() // a driver that never has a connection
 			return 0, ctx.Err()
 		})
