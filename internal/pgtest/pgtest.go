@@ -68,7 +68,9 @@ func New(t testing.TB) *Env {
 	e := &Env{t: t, Name: uniqueName(t.Name()), base: base}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	e.admin, err = pgx.Connect(ctx, e.dsn(base, e.Name+"_admin", ""))
+	// The harness's own connection has the test's schema on its
+	// search_path too, so that Exec's unqualified names land there.
+	e.admin, err = pgx.Connect(ctx, e.dsn(base, e.Name+"_admin", e.Name))
 	if err != nil {
 		t.Fatalf("pgtest: connecting to %s: %v", redact(base), err)
 	}
@@ -112,7 +114,8 @@ func (e *Env) Role(limit int) string {
 	return e.dsn(&u, e.Name, e.Name)
 }
 
-// Exec runs sql on the harness's own connection.
+// Exec runs sql on the harness's own connection, with the test's schema
+// first on its search_path.
 func (e *Env) Exec(sql string, args ...any) {
 	e.t.Helper()
 	ctx, cancel := e.ctx()

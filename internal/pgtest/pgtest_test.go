@@ -123,3 +123,17 @@ func TestSkipsWithoutTheVariable(t *testing.T) {
 		t.Fatal("New did not skip without " + pgtest.EnvVar)
 	}
 }
+
+func TestExecCreatesInTheTestsSchema(t *testing.T) {
+	pg := pgtest.New(t)
+	pg.Exec("CREATE TABLE pgtest_probe (id int)")
+	c, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var schema string
+	if err := c.QueryRow(t.Context(), `SELECT table_schema FROM information_schema.tables WHERE table_name = 'pgtest_probe'`).Scan(&schema); err != nil || schema != pg.Name {
+		t.Fatalf("Exec created pgtest_probe in schema %q (%v); want the test's, %q", schema, err, pg.Name)
+	}
+}

@@ -1,0 +1,225 @@
+package pgxtrack_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tether-go/tether/internal/pgtest"
+	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/pgxtrack"
+)
+
+// benchPools makes a bare pgxpool and a tracked one on the benchmark's own
+// schema, each of at most maxConns connections, with a table t of 1000
+// rows.
+func benchPools(b *testing.B, pg *pgtest.Env, maxConns int32, cfg pgxtrack.Config) (*pgxpool.Pool, *pgxtrack.Pool) {
+	b.Helper()
+	pc, err := pgxpool.ParseConfig(pg.DSN())
+	if err != nil {
+		b.Fatal(err)
+	}
+	pc.MaxConns = maxConns
+	bare, err := pgxpool.NewWithConfig(context.Background(), pc.Copy())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "bench"
+	}
+	tracked, err := pgxtrack.New(context.Background(), pc, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		bare.Close()
+		tracked.Close()
+	})
+	return bare, tracked
+}
+
+// benchSchema creates the table the benchmarks query.
+func benchSchema(pg *pgtest.Env) {
+	pg.Exec("CREATE TABLE t (id int PRIMARY KEY, v text)")
+	pg.Exec("INSERT INTO t SELECT n, 'value ' || n FROM generate_series(1, 1000) AS g(n)")
+}
+
+// BenchmarkPointQuery runs one point query (QueryRow and Scan of a row by
+// primary key) through the bare pgxpool and through pgxtrack, side by side:
+// what tracking costs on the path most services live on. Four connections,
+// all goroutines querying.
+func BenchmarkPointQuery(b *testing.B) {
+	pg := pgtest.New(b)
+	benchSchema(pg)
+	bare, tracked := benchPools(b, pg, 4, pgxtrack.Config{LeakAfter: time.Minute})
+	const q = "SELECT v FROM t WHERE id = $1"
+	for _, impl := range []struct {
+		name  string
+		query func(ctx context.Context, id int, v *string) error
+	}{
+		{"pgxpool", func(ctx context.Context, id int, v *string) error { return bare.QueryRow(ctx, q, id).Scan(v) }},
+		{"tether", func(ctx context.Context, id int, v *string) error { return tracked.QueryRow(ctx, q, id).Scan(v) }},
+	} {
+		b.Run("db=postgres/impl="+impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var v string
+				id := 0
+				for pb.Next() {
+					id = id%1000 + 1
+					if err := impl.query(context.Background(), id, &v); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCheckout takes a connection and gives it back, nothing else:
+// pgxpool's Acquire and Release, bare and through pgxtrack (whose Conn is
+// a tracked lease), with a ctx that cannot be cancelled and with one that
+// can.
+func BenchmarkCheckout(b *testing.B) {
+	pg := pgtest.New(b)
+	bare, tracked := benchPools(b, pg, 4, pgxtrack.Config{LeakAfter: time.Minute})
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"background", context.Background()}, {"cancelable", cancellable}} {
+		for _, impl := range []struct {
+			name  string
+			cycle func(ctx context.Context) error
+		}{
+			{"pgxpool", func(ctx context.Context) error {
+				conn, err := bare.Acquire(ctx)
+				if err != nil {
+					return err
+				}
+				conn.Release()
+				return nil
+			}},
+			{"tether", func(ctx context.Context) error {
+				conn, err := tracked.Acquire(ctx)
+				if err != nil {
+					return err
+				}
+				conn.Release()
+				return nil
+			}},
+		} {
+			b.Run("ctx="+c.name+"/impl="+impl.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := impl.cycle(c.ctx); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkLeakingHandler is the story tether began with, as a
+// measurement: 8 concurrent requests, each with its own deadline of 2s, on
+// a pool of 2 connections, through a handler that leaves its rows open.
+// The first two drain the pool; the rest wait. It reports how long until
+// the first request fails (ms-to-first-failure) and whether that failure
+// names the leaking line (named-holder, 1 or 0). Bare, the waiters hang
+// until their own deadline and the error says only that; through pgxtrack,
+// they fail at AcquireTimeout (100ms) with the holders named.
+func BenchmarkLeakingHandler(b *testing.B) {
+	pg := pgtest.New(b)
+	benchSchema(pg)
+	const requests, conns = 8, 2
+	const deadline = 2 * time.Second
+	for _, impl := range []string{"pgxpool", "tether"} {
+		b.Run("impl="+impl, func(b *testing.B) {
+			var first time.Duration
+			named := 0
+			for b.Loop() {
+				bare, tracked := benchPools(b, pg, conns, pgxtrack.Config{AcquireTimeout: 100 * time.Millisecond})
+				handler := func(ctx context.Context) (func(), error) {
+					if impl == "pgxpool" {
+						rows, err := bare.Query(ctx, "SELECT v FROM t") // BUG: never closed
+						if err != nil {
+							return nil, err
+						}
+						return rows.Close, nil
+					}
+					rows, err := tracked.Query(ctx, "SELECT v FROM t") // BUG: never closed
+					if err != nil {
+						return nil, err
+					}
+					return rows.Close, nil
+				}
+				firstErr, firstAt, cleanup := leakingRequests(requests, deadline, handler)
+				cleanup()
+				first += firstAt
+				var te *pool.TimeoutError
+				if errors.As(firstErr, &te) && len(te.Holders) > 0 && te.Holders[0].Handle == "rows" &&
+					strings.HasPrefix(te.Holders[0].Site, "bench_test.go:") {
+					named++
+				} else if impl == "tether" {
+					b.Fatalf("tether's first failure: %v; want a *pool.TimeoutError naming the rows", firstErr)
+				}
+				bare.Close()
+				tracked.Close()
+				pgxtrack.Lost(tracked).Unregister()
+			}
+			b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-to-first-failure")
+			b.ReportMetric(float64(named)/float64(b.N), "named-holder")
+		})
+	}
+}
+
+// leakingRequests runs n concurrent requests through handler, each with
+// its own deadline, as a server would: the request's ctx ends at its
+// deadline (the server cancels it only once the response is written, here
+// when every request is done). It returns the first failure and when it
+// came, and a func that closes what the handler left open and ends the
+// requests' contexts.
+func leakingRequests(n int, deadline time.Duration, handler func(context.Context) (func(), error)) (error, time.Duration, func()) {
+	var mu sync.Mutex
+	var firstErr error
+	var firstAt time.Duration
+	var cleanups []func()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		mu.Lock()
+		cleanups = append(cleanups, cancel)
+		mu.Unlock()
+		wg.Go(func() {
+			closeRows, err := handler(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr, firstAt = err, time.Since(start)
+				}
+				return
+			}
+			cleanups = append(cleanups, closeRows)
+		})
+	}
+	wg.Wait()
+	return firstErr, firstAt, func() {
+		// Close the rows before ending the requests' contexts.
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+}
