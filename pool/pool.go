@@ -249,14 +249,15 @@ func (p *Pool[T]) acquire(ctx context.Context, site track.Site, try bool) (*Leas
 			}
 			return p.acquireSlow(ctx, site, nil)
 		}
-		s := res.Value()
-		if s.rec.Lent() { // reused: expiry and Check apply
-			if p.stampRelease && p.expired(s, p.l.CoarseNow()) {
-				p.discard(s, res)
-				continue
-			}
-			if p.cfg.Check != nil {
-				return p.acquireSlow(ctx, site, res)
+		if p.stampRelease || p.cfg.Check != nil {
+			if s := res.Value(); s.rec.Lent() { // reused: expiry and Check apply
+				if p.stampRelease && p.expired(s, p.l.CoarseNow()) {
+					p.discard(s, res)
+					continue
+				}
+				if p.cfg.Check != nil {
+					return p.acquireSlow(ctx, site, res)
+				}
 			}
 		}
 		return p.lend(ctx, res, site, p.l.CoarseNow())

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
 )
@@ -100,6 +101,33 @@ func TestAcquireOnNilPool(t *testing.T) {
 	}
 	if ls := p.Leases(); ls != nil {
 		t.Fatalf("nil pool Leases = %v; want nil", ls)
+	}
+}
+
+// TestZeroValuesPanicWithTheirName: a zero Pool or Lease is misuse; it
+// panics with a message naming the type and where real ones come from,
+// not a nil dereference (issue 9, item 20).
+func TestZeroValuesPanicWithTheirName(t *testing.T) {
+	var p pool.Pool[int]
+	for name, f := range map[string]func(){
+		"Acquire":    func() { p.Acquire(t.Context()) },
+		"TryAcquire": func() { p.TryAcquire(t.Context()) },
+		"With":       func() { p.With(t.Context(), func(int) error { return nil }) },
+		"Stats":      func() { p.Stats() },
+		"Leases":     func() { p.Leases() },
+		"Shutdown":   func() { p.Shutdown(t.Context()) },
+		"Close":      func() { p.Close() },
+	} {
+		testkit.WantPanic(t, "zero Pool "+name, f, "pool: ", "zero Pool", "pool.New")
+	}
+	var l pool.Lease[int]
+	for name, f := range map[string]func(){
+		"Value":   func() { l.Value() },
+		"Release": func() { l.Release() },
+		"Destroy": func() { l.Destroy() },
+		"Detach":  func() { l.Detach() },
+	} {
+		testkit.WantPanic(t, "zero Lease "+name, f, "pool: "+name+" called on a zero Lease", "Pool.Acquire")
 	}
 }
 
@@ -295,6 +323,25 @@ func TestMaxLifetime(t *testing.T) {
 		}
 		l.Release()
 	})
+}
+
+// TestFreshResourceIsLentDespiteATinyLifetime: with MaxLifetime and
+// MaxIdleTime shorter than New takes, a resource just created is still lent
+// to the Acquire that needed it: one New per Acquire, not a storm (issue 9,
+// item 3: 788,371 New calls for 20 acquires). Real time, so that time
+// passes between New and the lend.
+func TestFreshResourceIsLentDespiteATinyLifetime(t *testing.T) {
+	e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 1, MaxLifetime: 1, MaxIdleTime: 1, AcquireTimeout: time.Second})
+	for i := range 20 {
+		l, err := e.Pool.Acquire(t.Context())
+		if err != nil {
+			t.Fatalf("Acquire %d = %v", i, err)
+		}
+		l.Release()
+	}
+	if made := e.Factory.Made(); made > 20 {
+		t.Fatalf("New called %d times for 20 acquires; want at most 20", made)
+	}
 }
 
 func TestMaxIdleTimeReapsExactly(t *testing.T) {

@@ -70,6 +70,30 @@ func TestCallerDeadlineEndsTheWaitWithTimeoutError(t *testing.T) {
 	})
 }
 
+// TestPassedDeadlineIsATimeout: a deadline that has already passed when
+// Acquire is called is the same thing as one passing while it waits: a
+// *TimeoutError counted as a timeout (issue 9, item 8: it used to be a
+// plain context.DeadlineExceeded counted as cancelled).
+func TestPassedDeadlineIsATimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 1})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		time.Sleep(2 * time.Second)
+		_, err := e.Pool.Acquire(ctx)
+		var te *pool.TimeoutError
+		if !errors.As(err, &te) || !te.CallerDeadline || te.Waited != 0 || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Acquire with a passed deadline = %v; want a *TimeoutError of the caller's deadline", err)
+		}
+		if _, err := e.Pool.TryAcquire(ctx); !errors.As(err, &te) {
+			t.Fatalf("TryAcquire with a passed deadline = %v; want a *TimeoutError", err)
+		}
+		if st := e.Pool.Stats(); st.Timeouts != 2 || st.Canceled != 0 {
+			t.Fatalf("Stats = %+v; want 2 timeouts, 0 cancelled", st)
+		}
+	})
+}
+
 func TestCallerCancelReturnsCtxErrUnchanged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{MaxSize: 1})

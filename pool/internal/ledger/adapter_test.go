@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
+	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool/internal/ledger"
 )
@@ -169,43 +169,13 @@ func cut(site string) (string, int, bool) {
 	return site[:i], n, err == nil
 }
 
-// leaks records OnLeak events.
-type leaks struct {
-	mu     sync.Mutex
-	events []ledger.Leak
-}
-
-func (l *leaks) OnLeak(e ledger.Leak) {
-	l.mu.Lock()
-	l.events = append(l.events, e)
-	l.mu.Unlock()
-}
-
-func (l *leaks) Events() []ledger.Leak {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.events)
-}
-
-// logs records log records (message and level).
-type logs struct {
-	mu  sync.Mutex
-	msg []string
-}
-
-func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logs) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.msg = append(l.msg, r.Level.String()+" "+r.Message)
-	l.mu.Unlock()
-	return nil
-}
-func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logs) WithGroup(string) slog.Handler      { return l }
-func (l *logs) Messages() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.msg)
+// messages renders the records of a pooltest.Log as "LEVEL message".
+func messages(l *pooltest.Log) string {
+	var b strings.Builder
+	for _, r := range l.Records() {
+		b.WriteString(r.Level.String() + " " + r.Msg + "\n")
+	}
+	return b.String()
 }
 
 var errDial = errors.New("dial tcp 10.0.0.1:5432: connection refused")

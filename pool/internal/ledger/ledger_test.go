@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool/internal/ledger"
@@ -236,9 +237,9 @@ func TestDriverErrorIsReturnedUnchanged(t *testing.T) {
 
 func TestShutdownReclaimsWhatIsOutWithALeakError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &logs{}
-		lk := &leaks{}
-		a := newAdapter(1, ledger.Config[*conn]{OnLeak: lk.OnLeak, Logger: slog.New(log)})
+		log := &pooltest.Log{}
+		lk := &pooltest.Leaks{}
+		a := newAdapter(1, ledger.Config[*conn]{OnLeak: lk.OnLeak, Logger: log.Logger()})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/forgetful"})
 		site := here()
 		r, err := a.Query(ctx)
@@ -275,7 +276,7 @@ func TestShutdownReclaimsWhatIsOutWithALeakError(t *testing.T) {
 		if ev := lk.Events(); len(ev) != 1 || ev[0].Kind != ledger.LeakAtShutdown {
 			t.Fatalf("OnLeak events = %+v", ev)
 		}
-		wantContains(t, "log", strings.Join(log.Messages(), "\n"), "WARN pool: rows still held at Shutdown; connection closed")
+		wantContains(t, "log", messages(log), "WARN pool: rows still held at Shutdown; connection closed")
 		// The leak stays in leak reports after the pool is gone.
 		h := a.l.Lost()
 		st, ok := testkit.Registered(track.KindPool, "db")
@@ -303,7 +304,7 @@ func dropRows(t *testing.T, a *adapter) (site string) {
 
 func TestShutdownFindsDroppedHandlesItself(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAdapter(1, ledger.Config[*conn]{Logger: slog.New(&logs{})})
+		a := newAdapter(1, ledger.Config[*conn]{Logger: (&pooltest.Log{}).Logger()})
 		site := dropRows(t, a)
 		start := time.Now()
 		err := a.l.Shutdown(context.Background(), nil)
@@ -325,9 +326,9 @@ func TestShutdownFindsDroppedHandlesItself(t *testing.T) {
 // TestDroppedHandleIsReportedAndReclaimed runs in real time: the garbage
 // collector's cleanups run outside synctest's bubbles.
 func TestDroppedHandleIsReportedAndReclaimed(t *testing.T) {
-	lk := &leaks{}
-	log := &logs{}
-	a := newAdapter(1, ledger.Config[*conn]{Name: t.Name(), OnLeak: lk.OnLeak, Logger: slog.New(log), AcquireTimeout: time.Minute})
+	lk := &pooltest.Leaks{}
+	log := &pooltest.Log{}
+	a := newAdapter(1, ledger.Config[*conn]{Name: t.Name(), OnLeak: lk.OnLeak, Logger: log.Logger(), AcquireTimeout: time.Minute})
 	site := dropRows(t, a)
 	w := make(chan error)
 	go func() {
@@ -347,7 +348,7 @@ func TestDroppedHandleIsReportedAndReclaimed(t *testing.T) {
 	if ev.Kind != ledger.LeakCollected || ev.Handle != "rows" || ev.Site != site {
 		t.Fatalf("event = %+v; want collected rows opened at %s", ev, site)
 	}
-	wantContains(t, "log", strings.Join(log.Messages(), "\n"), "WARN pool: rows garbage-collected without Close; connection closed")
+	wantContains(t, "log", messages(log), "WARN pool: rows garbage-collected without Close; connection closed")
 	st, _ := testkit.Registered(track.KindPool, t.Name())
 	want := "1 handle garbage-collected without Close (connections closed): 1 rows opened at " + site
 	if len(st.Problems) != 1 || st.Problems[0] != want {
@@ -367,7 +368,7 @@ func TestCallbackPanicsAreRecoveredAndReported(t *testing.T) {
 		var line string
 		a := newAdapter(1, ledger.Config[*conn]{
 			LeakAfter: time.Second,
-			Logger:    slog.New(&panicHandler{}),
+			Logger:    slog.New(panicHandler{}),
 			OnLeak: func(ledger.Leak) {
 				line = here()
 				panic("boom")
@@ -391,16 +392,20 @@ func TestCallbackPanicsAreRecoveredAndReported(t *testing.T) {
 	})
 }
 
-type panicHandler struct{ logs }
+// panicHandler is a slog.Handler whose Handle panics.
+type panicHandler struct{}
 
-func (*panicHandler) Handle(context.Context, slog.Record) error { panic("handler bug") }
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("handler bug") }
+func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panicHandler) WithGroup(string) slog.Handler           { return h }
 
 func TestBlockingOnLeakDoesNotHoldShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		unblock := make(chan struct{})
 		a := newAdapter(1, ledger.Config[*conn]{
 			LeakAfter: time.Second,
-			Logger:    slog.New(&logs{}),
+			Logger:    (&pooltest.Log{}).Logger(),
 			OnLeak:    func(ledger.Leak) { <-unblock },
 		})
 		site := here()
