@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tether-go/tether/internal/pgtest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/pool/pgxtrack"
 )
@@ -67,6 +67,7 @@ func BenchmarkPointQuery(b *testing.B) {
 	} {
 		b.Run("db=postgres/impl="+impl.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer testkit.ReportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				var v string
 				id := 0
@@ -118,6 +119,7 @@ func BenchmarkCheckout(b *testing.B) {
 		} {
 			b.Run("ctx="+c.name+"/impl="+impl.name, func(b *testing.B) {
 				b.ReportAllocs()
+				defer testkit.ReportCPU(b)()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if err := impl.cycle(c.ctx); err != nil {
@@ -164,7 +166,7 @@ func BenchmarkLeakingHandler(b *testing.B) {
 					}
 					return rows.Close, nil
 				}
-				firstErr, firstAt, cleanup := leakingRequests(requests, deadline, handler)
+				firstErr, firstAt, cleanup := testkit.Requests(requests, deadline, handler)
 				cleanup()
 				first += firstAt
 				var te *pool.TimeoutError
@@ -181,45 +183,5 @@ func BenchmarkLeakingHandler(b *testing.B) {
 			b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-to-first-failure")
 			b.ReportMetric(float64(named)/float64(b.N), "named-holder")
 		})
-	}
-}
-
-// leakingRequests runs n concurrent requests through handler, each with
-// its own deadline, as a server would: the request's ctx ends at its
-// deadline (the server cancels it only once the response is written, here
-// when every request is done). It returns the first failure and when it
-// came, and a func that closes what the handler left open and ends the
-// requests' contexts.
-func leakingRequests(n int, deadline time.Duration, handler func(context.Context) (func(), error)) (error, time.Duration, func()) {
-	var mu sync.Mutex
-	var firstErr error
-	var firstAt time.Duration
-	var cleanups []func()
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		mu.Lock()
-		cleanups = append(cleanups, cancel)
-		mu.Unlock()
-		wg.Go(func() {
-			closeRows, err := handler(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr, firstAt = err, time.Since(start)
-				}
-				return
-			}
-			cleanups = append(cleanups, closeRows)
-		})
-	}
-	wg.Wait()
-	return firstErr, firstAt, func() {
-		// Close the rows before ending the requests' contexts.
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
 	}
 }

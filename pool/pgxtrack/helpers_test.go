@@ -111,18 +111,3 @@ func wantContains(t testing.TB, what, s string, subs ...string) {
 		}
 	}
 }
-
-// wantPanic fails unless f panics with a message containing want.
-func wantPanic(t *testing.T, what string, f func(), want string) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		r := recover()
-		if r == nil {
-			t.Errorf("%s did not panic", what)
-			return
-		}
-		wantContains(t, what, fmt.Sprint(r), want)
-	}()
-	f()
-}

@@ -73,7 +73,7 @@ func TestMisuseWithoutAServer(t *testing.T) {
 	}
 	var c *pgxtrack.Conn
 	c.Release() // does nothing
-	wantPanic(t, "Exec on a nil *Conn", func() { c.Exec(ctx, "") }, "pgxtrack: Exec called on a nil *Conn")
+	testkit.WantPanic(t, "Exec on a nil *Conn", func() { c.Exec(ctx, "") }, "pgxtrack: Exec called on a nil *Conn")
 }
 
 // openRows is a handler that leaks: it queries and returns without closing
@@ -153,7 +153,7 @@ func TestPostgresEveryHandlePinsItsConnectionUntilItEnds(t *testing.T) {
 	}
 	c.Release()
 	c.Release()
-	wantPanic(t, "Exec after Release", func() { c.Exec(ctx, "SELECT 1") }, "pgxtrack: Exec called on a *Conn after Release; it was acquired at pool_test.go:")
+	testkit.WantPanic(t, "Exec after Release", func() { c.Exec(ctx, "SELECT 1") }, "pgxtrack: Exec called on a *Conn after Release; it was acquired at pool_test.go:")
 	if blocked() {
 		t.Fatal("a released Conn still pins its connection")
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tether-go/tether/internal/pgtest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/pool/sqltrack"
 )
@@ -104,6 +104,7 @@ func BenchmarkPointQuery(b *testing.B) {
 		for _, impl := range impls {
 			b.Run("db="+d.name+"/impl="+impl.name, func(b *testing.B) {
 				b.ReportAllocs()
+				defer testkit.ReportCPU(b)()
 				b.RunParallel(func(pb *testing.PB) {
 					var v string
 					id := 0
@@ -154,6 +155,7 @@ func BenchmarkCheckout(b *testing.B) {
 		for _, impl := range impls {
 			b.Run("ctx="+c.name+"/impl="+impl.name, func(b *testing.B) {
 				b.ReportAllocs()
+				defer testkit.ReportCPU(b)()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if err := impl.cycle(c.ctx); err != nil {
@@ -209,7 +211,7 @@ func BenchmarkLeakingHandler(b *testing.B) {
 			for b.Loop() {
 				raw, tracked := d.open(b, conns, sqltrack.Config{AcquireTimeout: 100 * time.Millisecond})
 				handler := impl.handler(raw, tracked)
-				firstErr, firstAt, cleanup := leakingRequests(requests, deadline, handler)
+				firstErr, firstAt, cleanup := testkit.Requests(requests, deadline, handler)
 				cleanup()
 				first += firstAt
 				var te *pool.TimeoutError
@@ -226,44 +228,5 @@ func BenchmarkLeakingHandler(b *testing.B) {
 			b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-to-first-failure")
 			b.ReportMetric(float64(named)/float64(b.N), "named-holder")
 		})
-	}
-}
-
-// leakingRequests runs n concurrent requests through handler, each with
-// its own deadline, as a server would: the request's ctx ends at its
-// deadline (the server cancels it only once the response is written, here
-// when every request is done). It returns the first failure and when it
-// came, and a func that closes what the handler left open and ends the
-// requests' contexts.
-func leakingRequests(n int, deadline time.Duration, handler func(context.Context) (func(), error)) (error, time.Duration, func()) {
-	var mu sync.Mutex
-	var firstErr error
-	var firstAt time.Duration
-	var cleanups []func()
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		mu.Lock()
-		cleanups = append(cleanups, cancel)
-		mu.Unlock()
-		wg.Go(func() {
-			closeRows, err := handler(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr, firstAt = err, time.Since(start)
-				}
-				return
-			}
-			cleanups = append(cleanups, closeRows)
-		})
-	}
-	wg.Wait()
-	return firstErr, firstAt, func() {
-		for _, c := range cleanups {
-			c()
-		}
 	}
 }

@@ -131,10 +131,30 @@ func (db *DB) checkout(ctx context.Context, kind string, site track.Site) (ledge
 	return ls, conn, err
 }
 
-// retryable reports whether err is the driver saying the connection was
-// bad before anything was sent, and attempt may still be retried.
-func retryable(err error, attempt int) bool {
-	return attempt < maxBadConnRetries && errors.Is(err, driver.ErrBadConn)
+// run checks out a connection for a handle of the given kind and runs op
+// on it. If op fails, the connection goes back; if it failed with
+// driver.ErrBadConn (nothing was sent: the connection was dead), op runs
+// again on another connection, up to three times in all, as database/sql's
+// own DB methods retry. If op succeeds, the caller owns the lease and the
+// connection.
+func run[T any](db *DB, ctx context.Context, kind string, site track.Site, op func(*sql.Conn) (T, error)) (ledger.Lease[held], *sql.Conn, T, error) {
+	for attempt := 0; ; attempt++ {
+		ls, conn, err := db.checkout(ctx, kind, site)
+		if err != nil {
+			var zero T
+			return ls, nil, zero, err
+		}
+		v, err := op(conn)
+		if err == nil {
+			return ls, conn, v, nil
+		}
+		if ls.End(false) {
+			conn.Close()
+		}
+		if attempt == maxBadConnRetries || !errors.Is(err, driver.ErrBadConn) {
+			return ls, nil, v, err
+		}
+	}
 }
 
 // Conn checks out a connection for the caller's exclusive use: for session
@@ -167,20 +187,13 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if db == nil {
 		return nil, errNilDB
 	}
-	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindExec, site)
-		if err != nil {
-			return nil, err
-		}
-		res, err := conn.ExecContext(ctx, query, args...)
-		if ls.End(false) {
-			conn.Close()
-		}
-		if err != nil && retryable(err, attempt) {
-			continue
-		}
-		return res, err
+	ls, conn, res, err := run(db, ctx, kindExec, site, func(c *sql.Conn) (sql.Result, error) {
+		return c.ExecContext(ctx, query, args...)
+	})
+	if err == nil && ls.End(false) {
+		conn.Close()
 	}
+	return res, err
 }
 
 // QueryContext runs a query and returns its rows. The Rows pins its
@@ -193,25 +206,15 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 	if db == nil {
 		return nil, errNilDB
 	}
-	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindRows, site)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := conn.QueryContext(ctx, query, args...)
-		if err != nil {
-			if ls.End(false) {
-				conn.Close()
-			}
-			if retryable(err, attempt) {
-				continue
-			}
-			return nil, err
-		}
-		r := &Rows{lease: lease{ls: ls, conn: conn}, rows: rows}
-		pin(&r.lease, rows, closeRows)
-		return r, nil
+	ls, conn, rows, err := run(db, ctx, kindRows, site, func(c *sql.Conn) (*sql.Rows, error) {
+		return c.QueryContext(ctx, query, args...)
+	})
+	if err != nil {
+		return nil, err
 	}
+	r := &Rows{lease: lease{ls: ls, conn: conn}, rows: rows}
+	pin(&r.lease, rows, closeRows)
+	return r, nil
 }
 
 // QueryRowContext runs a query expected to return at most one row. Like
@@ -228,27 +231,18 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 	if db == nil {
 		return &Row{err: errNilDB}
 	}
-	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindRow, site)
-		if err != nil {
-			return &Row{err: err}
-		}
-		row := conn.QueryRowContext(ctx, query, args...)
-		if err := row.Err(); err != nil {
-			// The query failed: the row holds nothing, the connection is
-			// free again.
-			if ls.End(false) {
-				conn.Close()
-			}
-			if retryable(err, attempt) {
-				continue
-			}
-			return &Row{err: err}
-		}
-		r := &Row{lease: lease{ls: ls, conn: conn}, row: row}
-		pin(&r.lease, row, discardRow)
-		return r
+	// A query that failed leaves the row holding nothing: its connection
+	// goes back at once.
+	ls, conn, row, err := run(db, ctx, kindRow, site, func(c *sql.Conn) (*sql.Row, error) {
+		row := c.QueryRowContext(ctx, query, args...)
+		return row, row.Err()
+	})
+	if err != nil {
+		return &Row{err: err}
 	}
+	r := &Row{lease: lease{ls: ls, conn: conn}, row: row}
+	pin(&r.lease, row, discardRow)
+	return r
 }
 
 // BeginTx starts a transaction. The Tx pins its connection until Commit or
@@ -263,23 +257,13 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if db == nil {
 		return nil, errNilDB
 	}
-	for attempt := 0; ; attempt++ {
-		ls, conn, err := db.checkout(ctx, kindTx, site)
-		if err != nil {
-			return nil, err
-		}
-		tx, err := conn.BeginTx(ctx, opts)
-		if err != nil {
-			if ls.End(false) {
-				conn.Close()
-			}
-			if retryable(err, attempt) {
-				continue
-			}
-			return nil, err
-		}
-		t := &Tx{lease: lease{ls: ls, conn: conn}, tx: tx}
-		pin(&t.lease, tx, rollbackTx)
-		return t, nil
+	ls, conn, tx, err := run(db, ctx, kindTx, site, func(c *sql.Conn) (*sql.Tx, error) {
+		return c.BeginTx(ctx, opts)
+	})
+	if err != nil {
+		return nil, err
 	}
+	t := &Tx{lease: lease{ls: ls, conn: conn}, tx: tx}
+	pin(&t.lease, tx, rollbackTx)
+	return t, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/pool/sqltrack"
@@ -340,9 +341,9 @@ func TestMisuse(t *testing.T) {
 		if nilRows.Close() != nil || nilConn.Close() != nil {
 			t.Error("Close on a nil handle")
 		}
-		wantPanic(t, "Rows.Next on nil", func() { nilRows.Next() }, "sqltrack: Next called on a nil *Rows")
-		wantPanic(t, "Tx.Commit on nil", func() { nilTx.Commit() }, "sqltrack: Commit called on a nil *Tx")
-		wantPanic(t, "Conn.ExecContext on nil", func() { nilConn.ExecContext(ctx, "") }, "sqltrack: ExecContext called on a nil *Conn")
+		testkit.WantPanic(t, "Rows.Next on nil", func() { nilRows.Next() }, "sqltrack: Next called on a nil *Rows")
+		testkit.WantPanic(t, "Tx.Commit on nil", func() { nilTx.Commit() }, "sqltrack: Commit called on a nil *Tx")
+		testkit.WantPanic(t, "Conn.ExecContext on nil", func() { nilConn.ExecContext(ctx, "") }, "sqltrack: ExecContext called on a nil *Conn")
 
 		c, _ := e.DB.Conn(ctx)
 		c.Close()
@@ -359,18 +360,4 @@ func TestMisuse(t *testing.T) {
 			t.Error("the *sql.DB is still open after Shutdown")
 		}
 	})
-}
-
-func wantPanic(t *testing.T, what string, f func(), want string) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		r := recover()
-		if r == nil {
-			t.Errorf("%s did not panic", what)
-			return
-		}
-		wantContains(t, what, fmt.Sprint(r), want)
-	}()
-	f()
 }
