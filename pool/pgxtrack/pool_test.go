@@ -148,6 +148,27 @@ func TestPostgresEveryHandlePinsItsConnectionUntilItEnds(t *testing.T) {
 	if _, err := c.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
+	// What is made on a Conn lives within it.
+	var one int
+	if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("Conn.QueryRow: %v", err)
+	}
+	if r, err := c.Query(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	} else {
+		r.Close()
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tx, err := c.Begin(ctx); err != nil {
+		t.Fatal(err)
+	} else {
+		tx.Rollback(ctx)
+	}
+	if c.Conn().PgConn().PID() == 0 {
+		t.Fatal("Conn() has no backend")
+	}
 	if !blocked() {
 		t.Fatal("an acquired Conn did not pin its connection")
 	}

@@ -173,6 +173,32 @@ func TestEveryHandlePinsItsConnectionUntilItEnds(t *testing.T) {
 		if !blocked() {
 			t.Fatal("an open Conn did not pin its connection")
 		}
+		// What is made on a Conn lives within it.
+		var id int
+		if err := c.QueryRowContext(ctx, "SELECT id").Scan(&id); err != nil || id != 1 {
+			t.Fatalf("Conn.QueryRowContext: %v, %d", err, id)
+		}
+		if r, err := c.QueryContext(ctx, "SELECT id"); err != nil {
+			t.Fatal(err)
+		} else {
+			r.Close()
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if tx, err := c.BeginTx(ctx, nil); err != nil {
+			t.Fatal(err)
+		} else {
+			tx.Rollback()
+		}
+		if err := c.Raw(func(dc any) error {
+			if _, ok := dc.(*fakeConn); !ok {
+				t.Errorf("Raw gave %T", dc)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		c.Close()
 		c.Close() // idempotent
 		if blocked() {
@@ -200,7 +226,9 @@ func TestEveryHandlePinsItsConnectionUntilItEnds(t *testing.T) {
 		if !blocked() {
 			t.Fatal("an unscanned Row did not pin the connection")
 		}
-		var id int
+		if err := row.Err(); err != nil {
+			t.Fatal(err)
+		}
 		if err := row.Scan(&id); err != nil || id != 1 {
 			t.Fatalf("Scan: %v, %d", err, id)
 		}
@@ -217,6 +245,14 @@ func TestEveryHandlePinsItsConnectionUntilItEnds(t *testing.T) {
 		tx, _ := e.DB.BeginTx(ctx, nil)
 		if !blocked() {
 			t.Fatal("an open Tx did not pin the connection")
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT id").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := tx.QueryContext(ctx, "SELECT id"); err != nil {
+			t.Fatal(err)
+		} else {
+			r.Close()
 		}
 		if err := tx.Rollback(); err != nil {
 			t.Fatal(err)
