@@ -1,5 +1,5 @@
-// Command exhaustion shows slow holders exhausting a small pool and the
-// bounded acquire that fails, naming them, instead of hanging.
+// Command exhaustion shows slow holders exhausting a database's small pool
+// and the bounded wait that fails, naming them, instead of hanging.
 //
 //	go run ./examples/exhaustion          # the bug
 //	go run ./examples/exhaustion -fixed   # renders release before slow work

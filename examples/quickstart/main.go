@@ -1,18 +1,17 @@
-// Command quickstart is the service in the README: a pool of database
-// connections, workers under supervision, a guarded counter, an HTTP
-// server whose requests are tasks, and supervise.Main for signals, shutdown
-// and the leak report. It serves until Ctrl-C.
+// Command quickstart is the service in the README: a database whose every
+// connection is a tracked lease, workers under supervision, a guarded
+// counter, an HTTP server whose requests are tasks, and supervise.Main for
+// signals, shutdown and the leak report. It serves until Ctrl-C.
 package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/tether-go/tether/guard"
-	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/sqltrack"
 	"github.com/tether-go/tether/supervise"
 	"github.com/tether-go/tether/supervise/httptask"
 	_ "modernc.org/sqlite"
@@ -20,30 +19,22 @@ import (
 
 func main() {
 	supervise.Main("app", func(ctx context.Context, g *supervise.Group) error {
-		db, err := sql.Open("sqlite", "file:quickstart?mode=memory&cache=shared")
-		if err != nil {
-			return err
-		}
-		g.Defer("database", func(context.Context) error { return db.Close() })
-		conns, err := pool.New(pool.Config[*sql.Conn]{
-			Name: "db", MaxSize: 4, AcquireTimeout: time.Second, LeakAfter: 10 * time.Second,
-			New:   func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
-			Close: (*sql.Conn).Close,
+		db, err := sqltrack.Open("sqlite", "file:quickstart?mode=memory&cache=shared", sqltrack.Config{
+			Name: "db", AcquireTimeout: time.Second, LeakAfter: 10 * time.Second,
 		})
 		if err != nil {
 			return err
 		}
-		g.Defer("db pool", conns.Shutdown) // Defers run last-in first-out
+		g.Defer("database", db.Shutdown) // Defers run last-in first-out
+		db.Raw().SetMaxOpenConns(4)      // database/sql's pool stays the pool
 		queries := guard.New("queries", 0)
 		for range 8 {
 			g.Go("worker", func(ctx context.Context) error {
-				return conns.With(ctx, func(c *sql.Conn) error {
-					if _, err := c.ExecContext(ctx, "SELECT 1"); err != nil {
-						return err
-					}
-					_, err := queries.Update(ctx, func(n int) (int, error) { return n + 1, nil })
+				if _, err := db.ExecContext(ctx, "SELECT 1"); err != nil {
 					return err
-				})
+				}
+				_, err := queries.Update(ctx, func(n int) (int, error) { return n + 1, nil })
+				return err
 			})
 		}
 		mux := http.NewServeMux()

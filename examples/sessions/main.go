@@ -1,8 +1,9 @@
-// Command sessions shows a pool draining because a handler forgets to
-// release a connection on one path, and what tether reports about it.
+// Command sessions shows a database's pool draining because a handler
+// forgets to close a connection on one path, and what tether reports about
+// it.
 //
 //	go run ./examples/sessions          # the bug
-//	go run ./examples/sessions -fixed   # the handler written with Pool.With
+//	go run ./examples/sessions -fixed   # the handler without a connection of its own
 package main
 
 import (
@@ -28,8 +29,8 @@ func main() {
 		fmt.Println("\nthe waiter's error:\n ", res.TimedOut)
 	}
 	for _, l := range res.Leaks {
-		fmt.Printf("\nleak %s: pool %q lease #%d acquired at %s (%s) by task %q, held %v\n",
-			l.Kind, l.Pool, l.ID, l.Site, l.Func, l.Task, l.HeldFor.Round(1e6))
+		fmt.Printf("\nleak %s: database %q %s #%d opened at %s (%s) by task %q, held %v\n",
+			l.Kind, l.Pool, l.Handle, l.ID, l.Site, l.Func, l.Task, l.HeldFor.Round(1e6))
 	}
 	fmt.Println("\n" + res.After)
 }

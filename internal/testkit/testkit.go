@@ -4,6 +4,7 @@ package testkit
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -69,4 +70,47 @@ func Collect(t testing.TB, done func() bool) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return false
+}
+
+// ReportCPU reports the process's CPU time per op (cpu-ns/op) when the
+// benchmark ends. Call it as `defer testkit.ReportCPU(b)()` after the
+// benchmark's setup.
+func ReportCPU(b *testing.B) func() {
+	cpu0 := ProcessCPU()
+	return func() {
+		if cpu := ProcessCPU() - cpu0; cpu > 0 && b.N > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+// WantReadmeShows fails t unless the README at readme shows, in the code
+// block right after the Markdown link to file (its path from the README),
+// the function fn of that file (its declaration line and body) exactly,
+// so that the README never shows code that does not build. srcPath is the
+// file's path from the test's directory.
+func WantReadmeShows(t testing.TB, readme, file, srcPath, fn string) {
+	t.Helper()
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "[`" + file + "`](" + file + "):\n\n```go\n"
+	_, block, ok := strings.Cut(string(text), link)
+	block, _, ok2 := strings.Cut(block, "```\n")
+	if !ok || !ok2 {
+		t.Fatalf("%s has no code block right after the link to %s", readme, file)
+	}
+	decl := "func " + fn + "() {"
+	_, body, ok := strings.Cut(string(src), "\n"+decl)
+	if !ok {
+		t.Fatalf("%s declares no %s", srcPath, decl)
+	}
+	if want := decl + body; block != want {
+		t.Fatalf("%s's block differs from %s in %s:\n--- README\n%s\n--- %s\n%s", readme, fn, file, block, file, want)
+	}
 }

@@ -1,6 +1,7 @@
 // Package exampledb gives each example a real embedded database: a SQLite
 // file (modernc.org/sqlite, pure Go) in a temporary directory that Close
-// removes.
+// removes. TempFile gives such a file's DSN, for examples that open it
+// through pool/sqltrack, as a service would.
 package exampledb
 
 import (
@@ -19,18 +20,21 @@ type DB struct {
 	dir string
 }
 
+// dsnIn is the SQLite file of a new database in dir. Connections wait up to
+// 5s for SQLite's write lock (busy_timeout) and use WAL, so concurrent
+// readers and one writer at a time work as in a server database.
+func dsnIn(dir string) string {
+	return "file:" + filepath.Join(dir, "example.db") +
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+}
+
 // Open creates a new database and runs the schema statements in order.
-// Connections wait up to 5s for SQLite's write lock (busy_timeout) and use
-// WAL, so concurrent readers and one writer at a time work as in a server
-// database.
 func Open(ctx context.Context, schema ...string) (*DB, error) {
 	dir, err := os.MkdirTemp("", "tether-example-")
 	if err != nil {
 		return nil, err
 	}
-	dsn := "file:" + filepath.Join(dir, "example.db") +
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", dsnIn(dir))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -52,4 +56,15 @@ func (d *DB) Close() error {
 		err = rerr
 	}
 	return err
+}
+
+// TempFile returns the DSN (for the "sqlite" driver) of a new database in
+// a temporary directory, and a func that removes the directory. Examples
+// open it with sqltrack.Open, as a service would open its database.
+func TempFile() (dsn string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "tether-example-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dsnIn(dir), func() { os.RemoveAll(dir) }, nil
 }

@@ -2,15 +2,15 @@
 // resource": report renders hold the pool's connections through slow work
 // that does not need them, and an API lookup waits behind them.
 //
-// With tether every acquire is bounded: the lookup fails after its deadline
-// with an error that names each holder (its task, the line that acquired,
-// how long it has held), instead of hanging until the renders finish, or
+// The database is opened through pool/sqltrack, so every wait for a
+// connection is bounded: the lookup fails after AcquireTimeout with an error
+// that names each holder (its kind, its task, the line that opened it, how
+// long it has held), instead of hanging until the renders finish, or
 // forever if one never does.
 package exhaustion
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/tether-go/tether/examples/internal/exampledb"
 	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/sqltrack"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -38,29 +39,27 @@ type Result struct {
 // renderDuration is the slow part of a report: formatting, charts, upload.
 const renderDuration = time.Second
 
-// render is the buggy report task: it holds its connection for the whole
-// render, though it needs it only for the query.
-func render(ctx context.Context, db *pool.Pool[*sql.Conn], holding chan<- struct{}) error {
-	lease, err := db.Acquire(ctx)
+// render is the buggy report task: it holds a connection of its own for
+// the whole render, though it needs it only for the query.
+func render(ctx context.Context, db *sqltrack.DB, holding chan<- struct{}) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer lease.Release()
+	defer conn.Close()
 	var total int
-	if err := lease.Value().QueryRowContext(ctx, `SELECT sum(amount) FROM orders`).Scan(&total); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT sum(amount) FROM orders`).Scan(&total); err != nil {
 		return err
 	}
 	holding <- struct{}{}
 	return work(ctx, renderDuration) // BUG: the connection stays out during the slow part
 }
 
-// renderFixed queries inside With, which releases the connection before the
-// slow part starts.
-func renderFixed(ctx context.Context, db *pool.Pool[*sql.Conn], holding chan<- struct{}) error {
+// renderFixed queries through the database, which gives the connection
+// back as soon as the row is scanned, before the slow part starts.
+func renderFixed(ctx context.Context, db *sqltrack.DB, holding chan<- struct{}) error {
 	var total int
-	if err := db.With(ctx, func(c *sql.Conn) error {
-		return c.QueryRowContext(ctx, `SELECT sum(amount) FROM orders`).Scan(&total)
-	}); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT sum(amount) FROM orders`).Scan(&total); err != nil {
 		return err
 	}
 	holding <- struct{}{}
@@ -80,37 +79,35 @@ func work(ctx context.Context, d time.Duration) error {
 }
 
 // lookup is the API request: one quick query.
-func lookup(ctx context.Context, db *pool.Pool[*sql.Conn]) (string, error) {
+func lookup(ctx context.Context, db *sqltrack.DB) (string, error) {
 	var name string
-	err := db.With(ctx, func(c *sql.Conn) error {
-		return c.QueryRowContext(ctx, `SELECT customer FROM orders WHERE id = 1`).Scan(&name)
-	})
+	err := db.QueryRowContext(ctx, `SELECT customer FROM orders WHERE id = 1`).Scan(&name)
 	return name, err
 }
 
-// Run starts two report renders on a pool of two connections, then serves
-// one API lookup, and reports how the lookup fared. fixed runs the render
-// that releases its connection before the slow part.
+// Run starts two report renders on a database of two connections, then
+// serves one API lookup, and reports how the lookup fared. fixed runs the
+// render that gives its connection back before the slow part.
 func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
-	db, err := exampledb.Open(ctx,
-		`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, amount INTEGER)`,
-		`INSERT INTO orders (customer, amount) VALUES ('ada', 30), ('bob', 12)`)
+	dsn, remove, err := exampledb.TempFile()
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	p, err := pool.New(pool.Config[*sql.Conn]{
+	defer remove()
+	db, err := sqltrack.Open("sqlite", dsn, sqltrack.Config{
 		Name:           "orders-db",
-		New:            func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
-		Close:          func(c *sql.Conn) error { return c.Close() },
-		MaxSize:        2,
 		AcquireTimeout: 200 * time.Millisecond,
 		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer p.Close()
+	defer db.Close()
+	db.Raw().SetMaxOpenConns(2)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, amount INTEGER);
+		INSERT INTO orders (customer, amount) VALUES ('ada', 30), ('bob', 12)`); err != nil {
+		return nil, err
+	}
 
 	quiet := supervise.Logger(slog.New(slog.DiscardHandler))
 	reports := supervise.New(ctx, "reports", quiet)
@@ -121,7 +118,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	}
 	res := &Result{RenderFor: renderDuration}
 	for range 2 {
-		reports.Go("render", func(ctx context.Context) error { return renderFn(ctx, p, holding) })
+		reports.Go("render", func(ctx context.Context) error { return renderFn(ctx, db, holding) })
 	}
 	<-holding
 	<-holding
@@ -130,7 +127,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	api := supervise.New(ctx, "api", quiet)
 	api.Go("lookup", func(ctx context.Context) error {
 		start := time.Now()
-		name, err := lookup(ctx, p)
+		name, err := lookup(ctx, db)
 		res.Waited = time.Since(start)
 		if err != nil {
 			res.Lookup = err.Error()

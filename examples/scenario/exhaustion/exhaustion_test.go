@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { testmain.Run(m) }
 
 func TestBrokenLookupFailsNamingTheHolders(t *testing.T) {
-	site, err := sourceline.Call("exhaustion.go", "render", "Acquire")
+	site, err := sourceline.Call("exhaustion.go", "render", "Conn")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestBrokenLookupFailsNamingTheHolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.TimedOut || strings.Count(res.Lookup, "acquired at "+site) != 2 {
+	if !res.TimedOut || strings.Count(res.Lookup, "opened at "+site) != 2 || strings.Count(res.Lookup, "conn #") != 2 {
 		t.Errorf("lookup error %q does not name both renders at %s", res.Lookup, site)
 	}
 	slices.Sort(res.Holders)

@@ -11,7 +11,6 @@ package scores
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tether-go/tether/examples/internal/exampledb"
 	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/pool/sqltrack"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -43,7 +43,7 @@ type Result struct {
 
 // addNaive is the buggy update: between the SELECT and the UPDATE another
 // task can write, and its increment is overwritten.
-func addNaive(ctx context.Context, db *sql.DB, player string, points int) error {
+func addNaive(ctx context.Context, db *sqltrack.DB, player string, points int) error {
 	var score int
 	if err := db.QueryRowContext(ctx, `SELECT points FROM naive WHERE player = ?`, player).Scan(&score); err != nil {
 		return err
@@ -63,17 +63,28 @@ func addGuarded(ctx context.Context, scores *guard.Map[string, int], player stri
 // Run adds points from Tasks concurrent tasks and compares the stored total
 // with the exact one. fixed writes through a guard.Map.
 func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
-	db, err := exampledb.Open(ctx,
-		`CREATE TABLE naive (player TEXT PRIMARY KEY, points INTEGER NOT NULL)`,
-		`INSERT INTO naive VALUES ('ada', 0)`)
+	dsn, remove, err := exampledb.TempFile()
+	if err != nil {
+		return nil, err
+	}
+	defer remove()
+	db, err := sqltrack.Open("sqlite", dsn, sqltrack.Config{Name: "scores-db"})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(Tasks)
+	db.Raw().SetMaxOpenConns(Tasks)
+	for _, stmt := range []string{
+		`CREATE TABLE naive (player TEXT PRIMARY KEY, points INTEGER NOT NULL)`,
+		`INSERT INTO naive VALUES ('ada', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, err
+		}
+	}
 
 	res := &Result{Want: Tasks * Increments}
-	scores, err := newScores(ctx, db.DB)
+	scores, err := newScores(ctx, db.Raw())
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +96,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 				if fixed {
 					err = addGuarded(ctx, scores, "ada", 1)
 				} else {
-					err = addNaive(ctx, db.DB, "ada", 1)
+					err = addNaive(ctx, db, "ada", 1)
 				}
 				if err != nil {
 					return err

@@ -1,17 +1,18 @@
 // Package sessions is the failure "a connection is never closed, the pool
-// drains, requests hang": a session-cleanup handler borrows a database
-// connection and forgets to give it back on one path.
+// drains, requests hang": a session-cleanup handler checks out a database
+// connection and forgets to close it on one path.
 //
-// With tether the drain cannot go unnoticed. The lease is reported as held
-// too long, naming the handler's line; the waiter that finds the pool empty
-// fails after its deadline with an error naming who holds what; and once the
-// forgotten lease is garbage-collected the pool closes its connection and
-// gets the capacity back.
+// The database is opened through pool/sqltrack, so database/sql's own pool
+// keeps the connections and every checkout is a tracked lease. The drain
+// cannot go unnoticed: the connection is reported as held too long, naming
+// the handler's line; the waiter that finds the pool empty fails after
+// AcquireTimeout with an error naming who holds what; and once the
+// forgotten *sqltrack.Conn is garbage-collected its connection is closed
+// and the pool serves again.
 package sessions
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,11 +23,12 @@ import (
 	"github.com/tether-go/tether/examples/internal/exampledb"
 	"github.com/tether-go/tether/leakcheck"
 	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/sqltrack"
 	"github.com/tether-go/tether/supervise"
 )
 
 // Bug is the failure this scenario shows, in one line.
-const Bug = "a session-cleanup handler returns early without releasing its database connection; the pool drains"
+const Bug = "a session-cleanup handler returns early without closing its database connection; the pool drains"
 
 // Result is what a run saw, for the tour and the tests.
 type Result struct {
@@ -34,61 +36,76 @@ type Result struct {
 	Failed   int         // requests that could not get a connection
 	TimedOut string      // the first acquire error, naming the holders
 	Leaks    []pool.Leak // every leak event tether raised, in order
-	InUse    int         // leases outstanding at the end
+	InUse    int         // connections held at the end
 	After    string      // what happened after the garbage collector ran
 	Report   string      // the leak report's entries for the pool, after that
 }
 
 // expireSessions is the buggy handler: it deletes a user's expired
-// sessions, but when there is none it returns without releasing the lease.
-func expireSessions(ctx context.Context, db *pool.Pool[*sql.Conn], user string, now int64) (int64, error) {
-	lease, err := db.Acquire(ctx)
+// sessions on a connection of its own, but when there is none it returns
+// without closing the connection.
+func expireSessions(ctx context.Context, db *sqltrack.DB, user string, now int64) (int64, error) {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return 0, err
 	}
-	conn := lease.Value()
 	var expired int
 	if err := conn.QueryRowContext(ctx,
 		`SELECT count(*) FROM sessions WHERE user = ? AND expires < ?`, user, now).Scan(&expired); err != nil {
-		lease.Release()
+		conn.Close()
 		return 0, err
 	}
 	if expired == 0 {
-		return 0, nil // BUG: this path never releases the lease
+		return 0, nil // BUG: this path never closes the connection
 	}
 	res, err := conn.ExecContext(ctx, `DELETE FROM sessions WHERE user = ? AND expires < ?`, user, now)
-	lease.Release()
+	conn.Close()
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-// expireSessionsFixed is the same handler written with Pool.With, which
-// releases on every path, including a panic.
-func expireSessionsFixed(ctx context.Context, db *pool.Pool[*sql.Conn], user string, now int64) (int64, error) {
-	var deleted int64
-	err := db.With(ctx, func(conn *sql.Conn) error {
-		res, err := conn.ExecContext(ctx, `DELETE FROM sessions WHERE user = ? AND expires < ?`, user, now)
-		if err != nil {
-			return err
-		}
-		deleted, err = res.RowsAffected()
-		return err
-	})
-	return deleted, err
+// expireSessionsFixed is the same handler without a connection of its own:
+// the DB's ExecContext takes a connection and gives it back on every path.
+func expireSessionsFixed(ctx context.Context, db *sqltrack.DB, user string, now int64) (int64, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE user = ? AND expires < ?`, user, now)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Run starts the service, sends it a burst of cleanup requests (the first
 // users have nothing expired, which is the path that leaks), and reports
 // what tether saw. fixed runs the corrected handler.
 func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
-	db, err := exampledb.Open(ctx,
-		`CREATE TABLE sessions (id INTEGER PRIMARY KEY, user TEXT, expires INTEGER)`)
+	res := &Result{}
+	var mu sync.Mutex
+	dsn, remove, err := exampledb.TempFile()
+	if err != nil {
+		return nil, err
+	}
+	defer remove()
+	db, err := sqltrack.Open("sqlite", dsn, sqltrack.Config{
+		Name:           "sessions-db",
+		AcquireTimeout: 300 * time.Millisecond,
+		LeakAfter:      100 * time.Millisecond,
+		Logger:         slog.New(slog.DiscardHandler), // the scenario prints the events itself
+		OnLeak: func(l pool.Leak) {
+			mu.Lock()
+			res.Leaks = append(res.Leaks, l)
+			mu.Unlock()
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
+	db.Raw().SetMaxOpenConns(3)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE sessions (id INTEGER PRIMARY KEY, user TEXT, expires INTEGER)`); err != nil {
+		return nil, err
+	}
 	const now = 1000
 	users := []string{"ada", "bob", "cy", "dee", "eve", "fay"}
 	for i, u := range users {
@@ -103,27 +120,6 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 		}
 	}
 
-	res := &Result{}
-	var mu sync.Mutex
-	p, err := pool.New(pool.Config[*sql.Conn]{
-		Name:           "sessions-db",
-		New:            func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
-		Close:          func(c *sql.Conn) error { return c.Close() },
-		MaxSize:        3,
-		AcquireTimeout: 300 * time.Millisecond,
-		LeakAfter:      100 * time.Millisecond,
-		Logger:         slog.New(slog.DiscardHandler), // the scenario prints the events itself
-		OnLeak: func(l pool.Leak) {
-			mu.Lock()
-			res.Leaks = append(res.Leaks, l)
-			mu.Unlock()
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-
 	handler := expireSessions
 	if fixed {
 		handler = expireSessionsFixed
@@ -131,7 +127,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	g := supervise.New(ctx, "sessions", supervise.ContinueOnError(), supervise.Logger(slog.New(slog.DiscardHandler)))
 	g.Go("sweeper", func(ctx context.Context) error {
 		for _, u := range users {
-			n, err := handler(ctx, p, u, now)
+			n, err := handler(ctx, db, u, now)
 			if err != nil {
 				res.Failed++
 				if res.TimedOut == "" {
@@ -148,13 +144,13 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	res.InUse = p.Stats().InUse
+	res.InUse = db.Stats().InUse
 
-	// The handler has returned; its forgotten leases are garbage. Once the
-	// collector finds them, the pool closes their connections and serves
-	// again.
+	// The handler has returned; its forgotten connections are garbage. Once
+	// the collector finds them, their connections are closed and the
+	// database serves again.
 	deadline := time.Now().Add(5 * time.Second)
-	for p.Stats().InUse > 0 && time.Now().Before(deadline) {
+	for db.Stats().InUse > 0 && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -168,9 +164,9 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 		}
 	}
 	res.Report = mine.String()
-	if n, err := handler(ctx, p, "eve", now+1000); err == nil {
-		res.After = fmt.Sprintf("after garbage collection the pool has %d leases out and serves again (expire eve: %d deleted)",
-			p.Stats().InUse, n)
+	if n, err := handler(ctx, db, "eve", now+1000); err == nil {
+		res.After = fmt.Sprintf("after garbage collection the database has %d connections held and serves again (expire eve: %d deleted)",
+			db.Stats().InUse, n)
 	} else {
 		res.After = "after garbage collection the pool still cannot serve: " + err.Error()
 	}

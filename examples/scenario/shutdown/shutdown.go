@@ -1,18 +1,17 @@
 // Package shutdown is a small service run under supervise.Main: an HTTP
-// server, a group of workers and a connection pool over SQLite. On SIGTERM,
-// or when its context ends, it stops in order: the server stops taking
-// requests, the workers finish, then the Defers close the pool and the
-// database, last registered first closed. The leak report after that is
-// clean.
+// server, a group of workers and a SQLite database opened through
+// pool/sqltrack. On SIGTERM, or when its context ends, it stops in order:
+// the server stops taking requests, the workers finish, then the Defers
+// shut the database down and remove its files, last registered first. The
+// leak report after that is clean.
 //
 // With leak set, a "reaper" task ignores its context while holding a
-// connection: Main's output names the task that did not stop, the lease the
-// pool had to reclaim from it, and where each began.
+// connection: Main's output names the task that did not stop, the
+// connection the database had to reclaim from it, and where each began.
 package shutdown
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,7 +22,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/examples/internal/exampledb"
-	"github.com/tether-go/tether/pool"
+	"github.com/tether-go/tether/pool/sqltrack"
 	"github.com/tether-go/tether/supervise"
 	"github.com/tether-go/tether/supervise/httptask"
 )
@@ -37,37 +36,39 @@ type Config struct {
 	Leak    bool            // start the buggy reaper task
 	Release <-chan struct{} // ends the reaper (nil: never)
 	Addr    chan<- string   // receives the server's address once it listens
-	Logger  *slog.Logger    // the pool's logger; nil means slog.Default()
+	Logger  *slog.Logger    // the database's logger; nil means slog.Default()
 }
 
 // Service returns the run function for supervise.Main.
 func Service(cfg Config) func(context.Context, *supervise.Group) error {
 	w, leak, release, addr := cfg.Out, cfg.Leak, cfg.Release, cfg.Addr
 	return func(ctx context.Context, g *supervise.Group) error {
-		db, err := exampledb.Open(ctx, `CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)`)
+		dsn, remove, err := exampledb.TempFile()
 		if err != nil {
 			return err
 		}
-		g.Defer("database", func(context.Context) error {
-			fmt.Fprintln(w, "  stop: database closed")
-			return db.Close()
+		g.Defer("database files", func(context.Context) error {
+			remove()
+			fmt.Fprintln(w, "  stop: database files removed")
+			return nil
 		})
-		p, err := pool.New(pool.Config[*sql.Conn]{
+		db, err := sqltrack.Open("sqlite", dsn, sqltrack.Config{
 			Name:           "shop-db",
-			New:            func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
-			Close:          func(c *sql.Conn) error { return c.Close() },
-			MaxSize:        4,
 			AcquireTimeout: time.Second,
 			Logger:         cfg.Logger,
 		})
 		if err != nil {
 			return err
 		}
-		g.Defer("db pool", func(ctx context.Context) error {
-			err := p.Shutdown(ctx)
-			fmt.Fprintln(w, "  stop: db pool shut down")
+		g.Defer("database", func(ctx context.Context) error {
+			err := db.Shutdown(ctx)
+			fmt.Fprintln(w, "  stop: database shut down")
 			return err
 		})
+		db.Raw().SetMaxOpenConns(4)
+		if _, err := db.ExecContext(ctx, `CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)`); err != nil {
+			return err
+		}
 
 		jobs := make(chan string, 16)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,23 +79,23 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 		// by its route ("shop/POST /orders"): a lease a handler takes is
 		// held by its request. When the group stops, the server stops
 		// taking requests and lets those in flight finish.
-		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, routes(jobs, p))}, httptask.Listener(ln))
+		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, routes(jobs, db))}, httptask.Listener(ln))
 		g.Defer("http server", func(context.Context) error {
 			fmt.Fprintln(w, "  stop: http server stopped") // Defers run once every task, the server's included, has ended
 			return nil
 		})
-		g.Go("jobs", func(ctx context.Context) error { return work(ctx, w, jobs, p) })
+		g.Go("jobs", func(ctx context.Context) error { return work(ctx, w, jobs, db) })
 		if leak {
-			g.Go("reaper", func(ctx context.Context) error { return reap(ctx, p, release) })
+			g.Go("reaper", func(ctx context.Context) error { return reap(ctx, db, release) })
 		}
 		addr <- ln.Addr().String()
-		fmt.Fprintln(w, "  started: http server, 2 workers, db pool"+map[bool]string{true: ", reaper", false: ""}[leak])
+		fmt.Fprintln(w, "  started: http server, 2 workers, database"+map[bool]string{true: ", reaper", false: ""}[leak])
 		return nil
 	}
 }
 
 // routes are the shop's HTTP routes.
-func routes(jobs chan<- string, p *pool.Pool[*sql.Conn]) *http.ServeMux {
+func routes(jobs chan<- string, db *sqltrack.DB) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(rw http.ResponseWriter, r *http.Request) {
 		select {
@@ -105,10 +106,7 @@ func routes(jobs chan<- string, p *pool.Pool[*sql.Conn]) *http.ServeMux {
 	})
 	mux.HandleFunc("GET /orders", func(rw http.ResponseWriter, r *http.Request) {
 		var n int
-		err := p.With(r.Context(), func(c *sql.Conn) error {
-			return c.QueryRowContext(r.Context(), `SELECT count(*) FROM orders`).Scan(&n)
-		})
-		if err != nil {
+		if err := db.QueryRowContext(r.Context(), `SELECT count(*) FROM orders`).Scan(&n); err != nil {
 			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -118,17 +116,14 @@ func routes(jobs chan<- string, p *pool.Pool[*sql.Conn]) *http.ServeMux {
 }
 
 // work runs two workers that store orders until ctx ends.
-func work(ctx context.Context, w io.Writer, jobs <-chan string, p *pool.Pool[*sql.Conn]) error {
+func work(ctx context.Context, w io.Writer, jobs <-chan string, db *sqltrack.DB) error {
 	workers := supervise.New(ctx, "workers")
 	for range 2 {
 		workers.Go("worker", func(ctx context.Context) error {
 			for {
 				select {
 				case item := <-jobs:
-					if err := p.With(ctx, func(c *sql.Conn) error {
-						_, err := c.ExecContext(ctx, `INSERT INTO orders (item) VALUES (?)`, item)
-						return err
-					}); err != nil {
+					if _, err := db.ExecContext(ctx, `INSERT INTO orders (item) VALUES (?)`, item); err != nil {
 						return err
 					}
 				case <-ctx.Done():
@@ -144,12 +139,12 @@ func work(ctx context.Context, w io.Writer, jobs <-chan string, p *pool.Pool[*sq
 
 // reap is the buggy background task: it takes a connection for the whole
 // run and waits for work without watching its context.
-func reap(ctx context.Context, p *pool.Pool[*sql.Conn], release <-chan struct{}) error {
-	lease, err := p.Acquire(ctx)
+func reap(ctx context.Context, db *sqltrack.DB, release <-chan struct{}) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer lease.Release()
+	defer conn.Close()
 	<-release // BUG: should also select on ctx.Done()
 	return nil
 }
