@@ -151,3 +151,19 @@ func ExampleGroup_Run() {
 	// request task: server/GET /orders/{id}
 	// Wait: <nil>
 }
+
+// TryGo starts a task only if the group's limit leaves room for it, as
+// errgroup's TryGo does: a producer can drop or defer work instead of
+// waiting.
+func ExampleGroup_TryGo() {
+	g := supervise.New(context.Background(), "app", supervise.WithLimit(1), supervise.Logger(slog.New(slog.DiscardHandler)))
+	release := make(chan struct{})
+	fmt.Println(g.TryGo("slow", func(ctx context.Context) error { <-release; return nil }))
+	fmt.Println(g.TryGo("slow", func(ctx context.Context) error { return nil })) // the one slot is taken
+	close(release)
+	fmt.Println(g.Wait())
+	// Output:
+	// true
+	// false
+	// <nil>
+}

@@ -42,14 +42,16 @@ type Group struct {
 	continueOnError bool
 	noLabels        bool
 
-	mu        sync.Mutex
-	idle      sync.Cond   // broadcast when live drops to 0 (L is &mu): Wait's way to wait, which allocates nothing
-	live      int         // tasks started (or waiting for a slot) and not ended
+	// Guarded by mu.
 	finished  bool        // Wait or Shutdown has decided the group is over: Go panics
 	finishing finishState // whether finish has run the Defers
 	gone      bool        // unregistered
-	tasks     taskList    // live tasks
-	first     taskName    // the first task name (most groups use one or a few)
+
+	mu        sync.Mutex
+	idle      sync.Cond // broadcast when live drops to 0 (L is &mu): Wait's way to wait, which allocates nothing
+	live      int       // tasks started (or waiting for a slot) and not ended
+	tasks     taskList  // live tasks
+	first     taskName  // the first task name (most groups use one or a few)
 	started   int64
 	completed int64
 	rare      *groupRare // nil until needed
@@ -396,7 +398,6 @@ func (g *Group) now() time.Time { return g.at(g.clock()) }
 // A goroutine dump names a task's goroutines by its role, then; a path
 // names the instance in events, errors and reports.
 type taskName struct {
-	name   string
 	path   string          // the first task's path: group path + "/" + name; the tether.task label
 	n      int             // how many tasks had the name
 	labels pprof.LabelSet  // tether.group and tether.task
@@ -407,7 +408,7 @@ type taskName struct {
 // held.
 func (g *Group) name(name string) *taskName {
 	c := &g.first
-	if c.path != "" && c.name != name {
+	if c.path != "" && c.path[len(g.path)+1:] != name {
 		r := g.more()
 		if c = r.names[name]; c == nil {
 			if r.names == nil {
@@ -418,7 +419,7 @@ func (g *Group) name(name string) *taskName {
 		}
 	}
 	if c.path == "" {
-		c.name, c.path = name, g.path+"/"+name
+		c.path = g.path + "/" + name
 		c.labels = pprof.Labels(track.LabelGroup, g.path, track.LabelTask, c.path)
 	}
 	return c
