@@ -12,13 +12,16 @@ import (
 
 func ExampleGroup() {
 	g := supervise.New(context.Background(), "app", supervise.Logger(slog.New(slog.DiscardHandler)))
-	g.Go("fetch", func(ctx context.Context) error {
-		return errors.New("connection refused")
-	})
+	rendering := make(chan struct{})
 	g.Go("render", func(ctx context.Context) error {
+		close(rendering)
 		<-ctx.Done() // the failure of fetch cancels the group
 		fmt.Println("render stopped because:", context.Cause(ctx).(*supervise.TaskError).Task, "failed")
 		return ctx.Err() // only echoes the cancellation: not reported as a failure
+	})
+	g.Go("fetch", func(ctx context.Context) error {
+		<-rendering
+		return errors.New("connection refused")
 	})
 	err := g.Wait()
 	var te *supervise.TaskError
