@@ -281,11 +281,11 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 	}
 	g.addLocked(t)
 	g.mu.Unlock()
-	if wait {
-		g.acquireSlot(t)
-	} else {
-		go t.run()
+	if wait && !t.acquire(g.ctx) {
+		g.skip(t)
+		return true // Go's task was accepted, then skipped
 	}
+	go t.run()
 	return true
 }
 
@@ -351,25 +351,28 @@ func (t *task) applyOptions(op, name string, opts []TaskOption) {
 	t.opt = &taskExtras{timeout: ts.timeout, policy: ts.policy, rs: restarts{random: ts.random}}
 }
 
-// acquireSlot waits for a WithLimit slot for t, then starts it; if the
-// group's context is done first, t is skipped.
+// acquire waits for a WithLimit slot for t until ctx is done (the group's
+// context, or a Run task's own). It reports false, with t taken off the
+// group and counted as skipped, if ctx is done first.
 //
 //go:noinline
-func (g *Group) acquireSlot(t *task) {
-	if err := g.sem.Acquire(g.ctx, 1); err != nil {
+func (t *task) acquire(ctx context.Context) bool {
+	g := t.g
+	if err := g.sem.Acquire(ctx, 1); err != nil {
 		g.mu.Lock()
 		g.more().counts.skipped++
-		g.noteSkipped(t)
+		if !t.here {
+			g.noteSkipped(t)
+		}
 		g.unlock(g.removeLocked(t))
-		g.skip(t)
-		return
+		return false
 	}
 	start := g.clock()
 	g.mu.Lock()
 	t.state = stateRunning
 	t.start = start
 	g.mu.Unlock()
-	go t.run()
+	return true
 }
 
 // clock returns the time since the group was created. Tasks record their
