@@ -61,7 +61,7 @@ func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Contex
 	checkTaskName("Run", g.path, name)
 	parent, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	t := &task{Context: parent, g: g, fn: fn, site: site}
+	t := &task{Context: parent, g: g, fn: fn, site: site, here: true}
 	g.mu.Lock()
 	g.checkOpenLocked("Run", name, site)
 	c := g.name(name)
@@ -84,31 +84,10 @@ func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Contex
 	// long-lived group does not collect one per call.
 	stop := context.AfterFunc(g.ctx, func() { cancel(context.Cause(g.ctx)) })
 	defer stop()
-	if g.sem != nil && !t.acquireHere(parent) {
+	if g.sem != nil && !t.acquire(parent) {
 		return t.notStarted(ctx)
 	}
 	return t.runHere(ctx)
-}
-
-// acquireHere waits for a WithLimit slot for a Run task: it reports false,
-// with the task taken off the group, if parent (cancelled by Run's ctx and
-// by the group's) is done first.
-//
-//go:noinline
-func (t *task) acquireHere(parent context.Context) bool {
-	g := t.g
-	if err := g.sem.Acquire(parent, 1); err != nil {
-		g.mu.Lock()
-		g.more().counts.skipped++
-		g.unlock(g.removeLocked(t))
-		return false
-	}
-	start := g.clock()
-	g.mu.Lock()
-	t.state = stateRunning
-	t.start = start
-	g.mu.Unlock()
-	return true
 }
 
 // runHere runs a Run task's fn on the calling goroutine. ctx is Run's
@@ -126,55 +105,23 @@ func (t *task) runHere(ctx context.Context) (err error) {
 
 // endHere ends a Run task however fn ended (returned, panicked, or called
 // runtime.Goexit, which goes on unwinding the caller's goroutine after it):
-// it restores the goroutine's labels, reports the outcome once, takes the
-// task off the group, and turns a failure into Run's *TaskError.
+// it restores the goroutine's labels, reports the outcome once (exit), and
+// turns a failure or a cancellation into Run's *TaskError.
 func (t *task) endHere(ctx context.Context, errp *error) {
-	g := t.g
-	if !g.noLabels {
+	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(ctx)
 	}
-	err := *errp
-	switch {
-	case t.inFn: // fn called runtime.Goexit
-		t.outcome, err = failed, ErrGoexit
-	case err == nil:
-		t.outcome = completed
+	switch err := *errp; {
+	case t.inFn || err == nil: // exit sees a Goexit
 	case echoes(t, err):
-		t.outcome = canceled
+		t.outcome, t.err = canceled, err
 	default:
-		t.outcome = failed
+		t.outcome, t.err = failed, err
 	}
-	var te *TaskError
-	if err != nil {
-		te = &TaskError{Task: t.id.Path, Site: t.site.String(), Err: err, Start: g.at(t.start), End: time.Now()}
+	te := t.exit()
+	if te == nil && t.err != nil {
+		te = &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: time.Now()}
 	}
-	switch t.outcome {
-	case completed:
-		if g.wants(t, Completed) {
-			t.emit(Completed, g.now(), t.began(), nil, 0)
-		}
-	case canceled:
-		if g.wants(t, Canceled) {
-			t.emit(Canceled, te.End, t.began(), err, 0)
-		}
-	case failed:
-		if _, ok := err.(*PanicError); !ok && g.wants(t, Failed) {
-			t.emit(Failed, te.End, t.began(), err, 0) // a panic was reported when it was recovered
-		}
-	}
-	if g.sem != nil {
-		g.sem.Release(1)
-	}
-	g.mu.Lock()
-	switch t.outcome {
-	case completed:
-		g.completed++
-	case canceled:
-		g.more().counts.canceled++
-	case failed:
-		g.runFailedLocked(te)
-	}
-	g.unlock(g.removeLocked(t))
 	if te != nil {
 		*errp = te
 	}

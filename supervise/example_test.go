@@ -12,13 +12,16 @@ import (
 
 func ExampleGroup() {
 	g := supervise.New(context.Background(), "app", supervise.Logger(slog.New(slog.DiscardHandler)))
-	g.Go("fetch", func(ctx context.Context) error {
-		return errors.New("connection refused")
-	})
+	rendering := make(chan struct{})
 	g.Go("render", func(ctx context.Context) error {
+		close(rendering)
 		<-ctx.Done() // the failure of fetch cancels the group
 		fmt.Println("render stopped because:", context.Cause(ctx).(*supervise.TaskError).Task, "failed")
 		return ctx.Err() // only echoes the cancellation: not reported as a failure
+	})
+	g.Go("fetch", func(ctx context.Context) error {
+		<-rendering
+		return errors.New("connection refused")
 	})
 	err := g.Wait()
 	var te *supervise.TaskError
@@ -150,4 +153,20 @@ func ExampleGroup_Run() {
 	// Output:
 	// request task: server/GET /orders/{id}
 	// Wait: <nil>
+}
+
+// TryGo starts a task only if the group's limit leaves room for it, as
+// errgroup's TryGo does: a producer can drop or defer work instead of
+// waiting.
+func ExampleGroup_TryGo() {
+	g := supervise.New(context.Background(), "app", supervise.WithLimit(1), supervise.Logger(slog.New(slog.DiscardHandler)))
+	release := make(chan struct{})
+	fmt.Println(g.TryGo("slow", func(ctx context.Context) error { <-release; return nil }))
+	fmt.Println(g.TryGo("slow", func(ctx context.Context) error { return nil })) // the one slot is taken
+	close(release)
+	fmt.Println(g.Wait())
+	// Output:
+	// true
+	// false
+	// <nil>
 }

@@ -42,14 +42,16 @@ type Group struct {
 	continueOnError bool
 	noLabels        bool
 
-	mu        sync.Mutex
-	idle      sync.Cond   // broadcast when live drops to 0 (L is &mu): Wait's way to wait, which allocates nothing
-	live      int         // tasks started (or waiting for a slot) and not ended
+	// Guarded by mu.
 	finished  bool        // Wait or Shutdown has decided the group is over: Go panics
 	finishing finishState // whether finish has run the Defers
 	gone      bool        // unregistered
-	tasks     taskList    // live tasks
-	first     taskName    // the first task name (most groups use one or a few)
+
+	mu        sync.Mutex
+	idle      sync.Cond // broadcast when live drops to 0 (L is &mu): Wait's way to wait, which allocates nothing
+	live      int       // tasks started (or waiting for a slot) and not ended
+	tasks     taskList  // live tasks
+	first     taskName  // the first task name (most groups use one or a few)
 	started   int64
 	completed int64
 	rare      *groupRare // nil until needed
@@ -279,11 +281,11 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 	}
 	g.addLocked(t)
 	g.mu.Unlock()
-	if wait {
-		g.acquireSlot(t)
-	} else {
-		go t.run()
+	if wait && !t.acquire(g.ctx) {
+		g.skip(t)
+		return true // Go's task was accepted, then skipped
 	}
+	go t.run()
 	return true
 }
 
@@ -349,25 +351,28 @@ func (t *task) applyOptions(op, name string, opts []TaskOption) {
 	t.opt = &taskExtras{timeout: ts.timeout, policy: ts.policy, rs: restarts{random: ts.random}}
 }
 
-// acquireSlot waits for a WithLimit slot for t, then starts it; if the
-// group's context is done first, t is skipped.
+// acquire waits for a WithLimit slot for t until ctx is done (the group's
+// context, or a Run task's own). It reports false, with t taken off the
+// group and counted as skipped, if ctx is done first.
 //
 //go:noinline
-func (g *Group) acquireSlot(t *task) {
-	if err := g.sem.Acquire(g.ctx, 1); err != nil {
+func (t *task) acquire(ctx context.Context) bool {
+	g := t.g
+	if err := g.sem.Acquire(ctx, 1); err != nil {
 		g.mu.Lock()
 		g.more().counts.skipped++
-		g.noteSkipped(t)
+		if !t.here {
+			g.noteSkipped(t)
+		}
 		g.unlock(g.removeLocked(t))
-		g.skip(t)
-		return
+		return false
 	}
 	start := g.clock()
 	g.mu.Lock()
 	t.state = stateRunning
 	t.start = start
 	g.mu.Unlock()
-	go t.run()
+	return true
 }
 
 // clock returns the time since the group was created. Tasks record their
@@ -396,7 +401,6 @@ func (g *Group) now() time.Time { return g.at(g.clock()) }
 // A goroutine dump names a task's goroutines by its role, then; a path
 // names the instance in events, errors and reports.
 type taskName struct {
-	name   string
 	path   string          // the first task's path: group path + "/" + name; the tether.task label
 	n      int             // how many tasks had the name
 	labels pprof.LabelSet  // tether.group and tether.task
@@ -407,7 +411,7 @@ type taskName struct {
 // held.
 func (g *Group) name(name string) *taskName {
 	c := &g.first
-	if c.path != "" && c.name != name {
+	if c.path != "" && c.path[len(g.path)+1:] != name {
 		r := g.more()
 		if c = r.names[name]; c == nil {
 			if r.names == nil {
@@ -418,7 +422,7 @@ func (g *Group) name(name string) *taskName {
 		}
 	}
 	if c.path == "" {
-		c.name, c.path = name, g.path+"/"+name
+		c.path = g.path + "/" + name
 		c.labels = pprof.Labels(track.LabelGroup, g.path, track.LabelTask, c.path)
 	}
 	return c

@@ -53,6 +53,7 @@ type task struct {
 	restarts int32
 	state    taskState
 	inFn     bool // fn is running: still set at the end means runtime.Goexit
+	here     bool // a Run task, on its caller's goroutine
 	outcome  outcome
 
 	// Guarded by g.mu.
