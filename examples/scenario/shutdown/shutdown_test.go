@@ -64,7 +64,7 @@ func TestLeakNamesTheTaskAndTheLease(t *testing.T) {
 	for _, want := range []string{
 		`task "shop/reaper"`, "did not stop", // the stop error
 		"by task shop/reaper, opened at " + leaseSite, // the connection the database reclaimed
-		`task "shop/reaper": chan receive`,              // the leak report
+		`task "shop/reaper": chan receive`,            // the leak report
 	} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("Main's output lacks %q:\n%s", want, res.Stderr)
