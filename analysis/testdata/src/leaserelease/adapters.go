@@ -1,0 +1,129 @@
+package leaserelease
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tether-go/tether/pool/pgxtrack"
+	"github.com/tether-go/tether/pool/sqltrack"
+)
+
+func sqlRows(ctx context.Context, db *sqltrack.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, "SELECT 1")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
+func sqlRowsLeak(ctx context.Context, db *sqltrack.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, "SELECT 1") // want `^leaserelease: rows from db.QueryContext are not closed on the path that returns at line 33; add defer rows.Close\(\) after the error check$`
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for rows.Next() {
+		if n > 10 {
+			return n, nil
+		}
+		n++
+	}
+	rows.Close()
+	return n, nil
+}
+
+func sqlTx(ctx context.Context, db *sqltrack.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE t SET n = n + 1"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Committed on success, but the failed statement returns with the
+// transaction open.
+func sqlTxLeak(ctx context.Context, db *sqltrack.DB) error {
+	tx, err := db.BeginTx(ctx, nil) // want `^leaserelease: tx from db.BeginTx is not committed or rolled back on the path that returns at line 61; add defer tx.Rollback\(\) after the error check$`
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE t SET n = n + 1"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func sqlConn(ctx context.Context, db *sqltrack.DB) error {
+	c, err := db.Conn(ctx) // want `conn from db.Conn is not closed on the path that returns at line 73; add defer c.Close\(\) after the error check`
+	if err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, "SELECT 1") // want `rows from c.QueryContext are not closed on the path that returns at line 76`
+	if err != nil {
+		return err
+	}
+	_ = rows.Next()
+	return nil
+}
+
+func pgxRows(ctx context.Context, p *pgxtrack.Pool) ([]int, error) {
+	rows, err := p.Query(ctx, "SELECT 1")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(pgx.Row) (int, error) { return 0, nil }) // CollectRows closes them
+}
+
+func pgxRowsLeak(ctx context.Context, p *pgxtrack.Pool) error {
+	rows, err := p.Query(ctx, "SELECT 1") // want `rows from p.Query are not closed on the path that returns at line 94`
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
+func pgxTx(ctx context.Context, p *pgxtrack.Pool) error {
+	tx, err := p.Begin(ctx) // want `tx from p.Begin is not committed or rolled back on the path that returns at line 103; add defer tx.Rollback\(ctx\) after the error check`
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE t SET n = n + 1"); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func pgxConn(ctx context.Context, p *pgxtrack.Pool) error {
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	rows, err := c.Query(ctx, "SELECT 1")
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return nil
+}
+
+func pgxConnLeak(ctx context.Context, p *pgxtrack.Pool) error {
+	c, err := p.Acquire(ctx) // want `conn from p.Acquire is not released on the path that returns at line 128; add defer c.Release\(\) after the error check`
+	if err != nil {
+		return err
+	}
+	_, err = c.Exec(ctx, "SELECT 1")
+	return err
+}
