@@ -12,3 +12,10 @@ import (
 func TestAnalyzer(t *testing.T) {
 	analysistest.Run(t, testdir.Path(), leaserelease.Analyzer, "leaserelease")
 }
+
+// TestSuggestedFixes applies every fix offered in leasefix and compares
+// the result with fix.go.golden: the defer goes right after the error
+// check, and no fix is offered where a defer would be wrong.
+func TestSuggestedFixes(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, testdir.Path(), leaserelease.Analyzer, "leasefix")
+}

@@ -75,7 +75,7 @@ func (c *checker) run(pass *analysis.Pass) (any, error) {
 		allows.Report(analysis.Diagnostic{
 			Pos:     n.Pos(),
 			End:     n.End(),
-			Message: "nakedgo: goroutine started outside supervise: nothing names it, waits for it or sees its panic; run it as a task with g.Go(name, fn) on a supervise.Group, or say why it must be raw with //tether:allow nakedgo <reason>",
+			Message: "nakedgo: go statement starts a goroutine outside supervise, which nothing names, waits for or recovers; run it as a task with g.Go(name, fn) on a supervise.Group, or say why it must be raw: //tether:allow nakedgo <reason>",
 		})
 	})
 	allows.Finish()
