@@ -21,6 +21,9 @@
 //	//tether:allow nakedgo the accept loop outlives every group; Close stops and waits for it
 //	go s.accept()
 //
+// nakedgo also reports directives that name no tethervet rule: a misspelt
+// rule silences nothing.
+//
 // Test files are not checked unless -nakedgo.tests is set: a test drives
 // the code under test from goroutines of its own, and the test's TestMain
 // (goleak, leakcheck) is what watches those.
@@ -79,5 +82,6 @@ func (c *checker) run(pass *analysis.Pass) (any, error) {
 		})
 	})
 	allows.Finish()
+	allow.ReportUnknown(pass, checked)
 	return nil, nil
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -128,6 +129,33 @@ func trailingComments(fset *token.FileSet, f *ast.File, cs []*ast.Comment) map[*
 		return true
 	})
 	return out
+}
+
+// Rules are the rules a directive may name: tethervet's analyzers.
+var Rules = []string{"nakedgo", "leaserelease", "groupwait", "scopeclose"}
+
+// ReportUnknown reports the directives in the checked files of pass that
+// name no rule in Rules: a misspelt rule silences nothing, and would
+// otherwise say nothing either. One analyzer (nakedgo) calls it, so that a
+// run of all of them reports each directive once.
+func ReportUnknown(pass *analysis.Pass, checked func(*ast.File) bool) {
+	for _, f := range pass.Files {
+		if !checked(f) {
+			continue
+		}
+		for _, cg := range f.Comments {
+			for _, c := range cg.List {
+				rule, _, ok := parse(c.Text)
+				if !ok || slices.Contains(Rules, rule) {
+					continue
+				}
+				pass.Report(analysis.Diagnostic{
+					Pos:     c.Pos(),
+					Message: fmt.Sprintf("nakedgo: %s names no known rule %q; the rules are %s", Prefix, rule, strings.Join(Rules, ", ")),
+				})
+			}
+		}
+	}
 }
 
 // Report reports d unless a directive with a reason allows it on d's line.

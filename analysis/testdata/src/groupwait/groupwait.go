@@ -108,11 +108,7 @@ func fanOut(ctx context.Context) []error {
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = g.Wait()
-		}()
+		wg.Go(func() { errs[i] = g.Wait() })
 	}
 	wg.Wait()
 	return errs
@@ -136,7 +132,7 @@ func nested(ctx context.Context) error {
 		return child.Wait()
 	})
 	g.Go("leaky", func(ctx context.Context) error {
-		child := supervise.New(ctx, "leaky") // want `not waited on the path that returns at line 141`
+		child := supervise.New(ctx, "leaky") // want `not waited on the path that returns at line 137`
 		child.Go("read", task)
 		return nil
 	})

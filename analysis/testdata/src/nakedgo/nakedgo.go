@@ -49,3 +49,9 @@ func notDirectives() {
 	//tether:allowed nakedgo another word
 	go work() // want `goroutine outside supervise`
 }
+
+// A misspelt rule silences nothing, and says so.
+func typo() {
+	//tether:allow nakedog a typo // want `^nakedgo: //tether:allow names no known rule "nakedog"; the rules are nakedgo, leaserelease, groupwait, scopeclose$`
+	go work() // want `goroutine outside supervise`
+}
