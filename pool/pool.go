@@ -152,6 +152,7 @@ func New[T any](cfg Config[T]) (*Pool[T], error) {
 	}
 	p.inner = inner
 	p.reg = track.Register(p, (*Pool[T]).describe)
+	//tether:allow nakedgo the pool's own watchdog: Shutdown closes stop and waits on watched
 	go p.watch()
 	return p, nil
 }

@@ -75,6 +75,7 @@ func (p *Pool[T]) Shutdown(ctx context.Context) error {
 	// destructor and constructor. Nothing is lent any more, so it returns
 	// as soon as those do; bound the wait all the same.
 	closed := make(chan struct{})
+	//tether:allow nakedgo puddle's Close has no deadline; this goroutine lets Shutdown bound the wait, and closes closed when Close returns
 	go func() {
 		p.inner.Close()
 		close(closed)

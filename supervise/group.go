@@ -240,6 +240,7 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error, opts ...Task
 	g.tasks.push(t)
 	if g.sem == nil {
 		g.mu.Unlock()
+		//tether:allow nakedgo this is the task's goroutine, the one supervise exists to own: Wait waits for it
 		go t.run()
 		return
 	}
@@ -283,6 +284,7 @@ func (g *Group) acquireSlot(t *task) {
 	t.state = stateRunning
 	t.start = start
 	g.mu.Unlock()
+	//tether:allow nakedgo this is the task's goroutine, the one supervise exists to own: Wait waits for it
 	go t.run()
 }
 

@@ -14,6 +14,7 @@ import (
 
 func main() {
 	addr := make(chan string, 1)
+	//tether:allow nakedgo prints the address once the service has one; it never outlives main
 	go func() { fmt.Println("live page:", <-addr, "(Ctrl-C to stop)") }()
 	supervise.Main("ledger", debugpage.Service(debugpage.Config{Addr: addr}))
 }
