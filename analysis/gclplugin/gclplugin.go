@@ -35,6 +35,7 @@ package gclplugin
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/golangci/plugin-module-register/register"
 	"golang.org/x/tools/go/analysis"
@@ -97,9 +98,28 @@ func (p *plugin) BuildAnalyzers() ([]*analysis.Analyzer, error) {
 				return nil, fmt.Errorf("tethervet: %s: %w", a.Name, err)
 			}
 		}
-		out = append(out, a)
+		out = append(out, plain(a))
 	}
 	return out, nil
+}
+
+// plain makes a's reports read well in golangci-lint: it already names the
+// analyzer before each message ("leaserelease: ..."), and it shows related
+// information as issues of their own, so the analyzer's own prefix and its
+// pointer to the leaking return (whose line the message names) go.
+func plain(a *analysis.Analyzer) *analysis.Analyzer {
+	b := *a
+	run := a.Run
+	b.Run = func(pass *analysis.Pass) (any, error) {
+		p := *pass
+		p.Report = func(d analysis.Diagnostic) {
+			d.Message = strings.TrimPrefix(d.Message, a.Name+": ")
+			d.Related = nil
+			pass.Report(d)
+		}
+		return run(&p)
+	}
+	return &b
 }
 
 // GetLoadMode asks for type information: the analyzers match calls by the

@@ -6,8 +6,10 @@ import (
 
 	"github.com/golangci/plugin-module-register/register"
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/tether-go/tether/analysis/gclplugin"
+	"github.com/tether-go/tether/analysis/internal/testdir"
 	"github.com/tether-go/tether/analysis/nakedgo"
 )
 
@@ -90,5 +92,31 @@ func TestBadSettings(t *testing.T) {
 				t.Errorf("New(%v) = %v, want an error starting %q", tc.raw, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPlainMessages runs the plugin's leaserelease on a leak: the message
+// does not repeat the analyzer's name (golangci-lint prefixes it), and the
+// related pointer to the return, which golangci-lint would show as an
+// issue of its own, is gone.
+func TestPlainMessages(t *testing.T) {
+	var lr *analysis.Analyzer
+	for _, a := range build(t, nil) {
+		if a.Name == "leaserelease" {
+			lr = a
+		}
+	}
+	results := analysistest.Run(t, testdir.Path(), lr, "gclcases")
+	n := 0
+	for _, r := range results {
+		for _, d := range r.Diagnostics {
+			n++
+			if len(d.Related) != 0 {
+				t.Errorf("%s: related information %v, want none", d.Message, d.Related)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no diagnostics: the test checks nothing")
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // sample is a user's program with one misuse per analyzer, written against
-// tether's real packages (the analyzers' own tests use stubs).
+// tether's real packages (the analyzers' own tests use stubs). Its "// WANT"
+// comments become markers when it is written out, so that this file holds
+// none of the module's own.
 const sample = `package main
 
 import (
@@ -23,7 +25,7 @@ import (
 )
 
 func lookup(ctx context.Context, p *pool.Pool[int], n int) (int, error) {
-	// tethervet: want leaserelease
+	// WANT leaserelease
 	l, err := p.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -36,11 +38,11 @@ func lookup(ctx context.Context, p *pool.Pool[int], n int) (int, error) {
 }
 
 func serve(ctx context.Context) error {
-	g := supervise.New(ctx, "serve") // tethervet: want groupwait
+	g := supervise.New(ctx, "serve") // WANT groupwait
 	g.Go("tick", func(context.Context) error { return nil })
-	s := cleanup.New("request") // tethervet: want scopeclose
+	s := cleanup.New("request") // WANT scopeclose
 	s.Defer("log", func(context.Context) error { return nil })
-	go func() {}() // tethervet: want nakedgo
+	go func() {}() // WANT nakedgo
 	return nil
 }
 
@@ -74,7 +76,8 @@ func TestGoTool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(sample)} {
+	src := strings.ReplaceAll(sample, "// WANT ", markerPrefix)
+	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(src)} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o666); err != nil {
 			t.Fatal(err)
 		}
