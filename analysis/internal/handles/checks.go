@@ -5,15 +5,28 @@ import (
 	"go/token"
 )
 
+// A mention is one use of the handle's variable in the function.
+type mention struct {
+	id  *ast.Ident
+	use use
+}
+
 // mentions calls fn for every mention of the handle's variable in the
-// function, nested literals included, with what it does.
+// function, nested literals included, with what it does. The list is made
+// once per handle.
 func (h *handle) mentions(fn func(id *ast.Ident, u use)) {
-	ast.PreorderStack(h.fn.body, nil, func(n ast.Node, stack []ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && h.pass.TypesInfo.Uses[id] == h.v {
-			fn(id, h.classify(id, stack))
-		}
-		return true
-	})
+	if h.all == nil {
+		h.all = []mention{}
+		ast.PreorderStack(h.fn.body, nil, func(n ast.Node, stack []ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && h.pass.TypesInfo.Uses[id] == h.v {
+				h.all = append(h.all, mention{id, h.classify(id, stack)})
+			}
+			return true
+		})
+	}
+	for _, m := range h.all {
+		fn(m.id, m.use)
+	}
 }
 
 // escapedBefore reports whether the variable was handed off before the

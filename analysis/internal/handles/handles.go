@@ -194,6 +194,7 @@ type handle struct {
 	discarded string     // why it can never be ended, if so
 	named     bool       // v is a named result: a bare return hands it off
 	ancestors []ast.Node // stmt's ancestors within the function body
+	all       []mention  // see mentions
 }
 
 // place works out where the call's result goes, from the call's ancestors.

@@ -127,3 +127,11 @@ func checkLater(ctx context.Context, p *pool.Pool[int]) error {
 	}
 	return errors.New(strconv.Itoa(l.Value() + n))
 }
+
+func varDecl(ctx context.Context, p *pool.Pool[int]) int {
+	var l, err = p.Acquire(ctx) // want `add defer l.Release\(\) after the error check`
+	if err != nil {
+		return 0
+	}
+	return l.Value()
+}

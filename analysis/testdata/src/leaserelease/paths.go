@@ -318,3 +318,16 @@ func dead(ctx context.Context, p *pool.Pool[int]) {
 	l, _ := p.Acquire(ctx)
 	_ = l
 }
+
+// A var declaration keeps a lease as an assignment does.
+func varDecl(ctx context.Context, p *pool.Pool[int], n int) error {
+	var l, err = p.Acquire(ctx) // want `not released on the path that returns at line 329`
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	l.Release()
+	return nil
+}
