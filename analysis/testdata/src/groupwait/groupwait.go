@@ -4,7 +4,6 @@ package groupwait
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 
 	"github.com/tether-go/tether/supervise"
@@ -35,7 +34,7 @@ func shutdown(ctx context.Context) error {
 
 // An early return leaves the tasks running with nobody to see them fail.
 func earlyReturn(ctx context.Context, urls []string) error {
-	g := supervise.New(ctx, "fetch") // want `^groupwait: group from supervise.New is not waited on the path that returns at line 43; call g.Wait\(\) or g.Shutdown\(ctx\) before every return \(return g.Wait\(\) reports its tasks' failures\)$`
+	g := supervise.New(ctx, "fetch") // want `^groupwait: group from supervise.New is not waited on the path that returns at line 42; call g.Wait\(\) or g.Shutdown\(ctx\) before every return \(return g.Wait\(\) reports its tasks' failures\)$`
 	for _, u := range urls {
 		g.Go(u, task)
 	}
@@ -46,7 +45,7 @@ func earlyReturn(ctx context.Context, urls []string) error {
 }
 
 func never(ctx context.Context) {
-	g := supervise.New(ctx, "app") // want `not waited on the path that reaches the end of the function at line 51`
+	g := supervise.New(ctx, "app") // want `not waited on the path that reaches the end of the function at line 50`
 	g.Go("a", task)
 }
 
@@ -69,12 +68,12 @@ func tasksCaptureGroupWaited(ctx context.Context) error {
 }
 
 // tether's own functions use a group; they do not take it over.
-func serveOnly(ctx context.Context, srv *http.Server) {
+func serveOnly(ctx context.Context, srv *httptask.Server) {
 	g := supervise.New(ctx, "http") // want `not waited`
 	httptask.Serve(g, "api", srv)
 }
 
-func serveWaited(ctx context.Context, srv *http.Server) error {
+func serveWaited(ctx context.Context, srv *httptask.Server) error {
 	g := supervise.New(ctx, "http")
 	httptask.Serve(g, "api", srv)
 	return g.Wait()
@@ -132,7 +131,7 @@ func nested(ctx context.Context) error {
 		return child.Wait()
 	})
 	g.Go("leaky", func(ctx context.Context) error {
-		child := supervise.New(ctx, "leaky") // want `not waited on the path that returns at line 137`
+		child := supervise.New(ctx, "leaky") // want `not waited on the path that returns at line 136`
 		child.Go("read", task)
 		return nil
 	})

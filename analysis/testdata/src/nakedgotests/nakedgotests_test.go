@@ -1,11 +1,7 @@
 package nakedgotests
 
-import "testing"
-
-func TestWork(t *testing.T) {
-	done := make(chan struct{})
+func startInTest(done chan struct{}) {
 	go func() { work(); close(done) }() // want `goroutine outside supervise`
-	<-done
 	//tether:allow nakedgo the test waits on done
 	go func() { work(); close(done) }()
 }

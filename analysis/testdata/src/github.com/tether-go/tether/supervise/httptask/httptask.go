@@ -1,12 +1,15 @@
 // Package httptask is a stub of tether's supervise/httptask with the
-// signatures of DESIGN.md, for the analyzers' tests.
+// signatures of DESIGN.md, for the analyzers' tests. Server and HTTPHandler
+// stand in for net/http's types: type-checking net/http from source would
+// make every analysistest run several times slower, and the analyzers look
+// only at the group.
 package httptask
 
-import (
-	"net/http"
+import "github.com/tether-go/tether/supervise"
 
-	"github.com/tether-go/tether/supervise"
-)
+type Server struct{}
 
-func Handler(g *supervise.Group, h http.Handler) http.Handler { return h }
-func Serve(g *supervise.Group, name string, srv *http.Server) {}
+type HTTPHandler interface{}
+
+func Handler(g *supervise.Group, h HTTPHandler) HTTPHandler { return h }
+func Serve(g *supervise.Group, name string, srv *Server)    {}
