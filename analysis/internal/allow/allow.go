@@ -131,11 +131,11 @@ func trailingComments(fset *token.FileSet, f *ast.File, cs []*ast.Comment) map[*
 	return out
 }
 
-// Rules are the rules a directive may name: tethervet's analyzers.
-var Rules = []string{"nakedgo", "leaserelease", "groupwait", "scopeclose"}
+// rules lists the rules a directive may name: tethervet's analyzers.
+func rules() []string { return []string{"nakedgo", "leaserelease", "groupwait", "scopeclose"} }
 
 // ReportUnknown reports the directives in the checked files of pass that
-// name no rule in Rules: a misspelt rule silences nothing, and would
+// name no rule of tethervet: a misspelt rule silences nothing, and would
 // otherwise say nothing either. One analyzer (nakedgo) calls it, so that a
 // run of all of them reports each directive once.
 func ReportUnknown(pass *analysis.Pass, checked func(*ast.File) bool) {
@@ -146,12 +146,12 @@ func ReportUnknown(pass *analysis.Pass, checked func(*ast.File) bool) {
 		for _, cg := range f.Comments {
 			for _, c := range cg.List {
 				rule, _, ok := parse(c.Text)
-				if !ok || slices.Contains(Rules, rule) {
+				if !ok || slices.Contains(rules(), rule) {
 					continue
 				}
 				pass.Report(analysis.Diagnostic{
 					Pos:     c.Pos(),
-					Message: fmt.Sprintf("nakedgo: %s names no known rule %q; the rules are %s", Prefix, rule, strings.Join(Rules, ", ")),
+					Message: fmt.Sprintf("nakedgo: %s names no known rule %q; the rules are %s", Prefix, rule, strings.Join(rules(), ", ")),
 				})
 			}
 		}

@@ -3,6 +3,8 @@ package handles
 import (
 	"go/ast"
 	"go/token"
+
+	"golang.org/x/tools/go/cfg"
 )
 
 // A mention is one use of the handle's variable in the function.
@@ -98,14 +100,13 @@ func (h *handle) errCheck() *ast.IfStmt {
 		if id, ok := ast.Unparen(be.X).(*ast.Ident); !ok || objOf(h.pass.TypesInfo, id) != h.err {
 			return nil
 		}
-		switch last := is.Body.List[len(is.Body.List)-1].(type) {
-		case *ast.ReturnStmt:
+		// The branch must leave: a return, or a panic, whose block ends it.
+		if _, ok := is.Body.List[len(is.Body.List)-1].(*ast.ReturnStmt); ok {
 			return is
-		case *ast.ExprStmt:
-			if call, ok := last.X.(*ast.CallExpr); ok {
-				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "panic" {
-					return is
-				}
+		}
+		for _, b := range h.fn.g.Blocks {
+			if b.Stmt == is && b.Kind == cfg.KindIfThen && panicCall(h.pass.TypesInfo, b) != nil {
+				return is
 			}
 		}
 		return nil
