@@ -42,7 +42,7 @@ type Result struct {
 // expireSessions is the buggy handler: it deletes a user's expired
 // sessions, but when there is none it returns without releasing the lease.
 func expireSessions(ctx context.Context, db *pool.Pool[*sql.Conn], user string, now int64) (int64, error) {
-	// tethervet: want leaserelease (the bug this scenario shows; TestExamples in cmd/tethervet checks it is reported)
+	// tethervet: want leaserelease (the bug this scenario shows; cmd/tethervet TestModule checks it is reported)
 	lease, err := db.Acquire(ctx)
 	if err != nil {
 		return 0, err
