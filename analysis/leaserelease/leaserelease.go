@@ -8,7 +8,8 @@
 // A lease from [pool.Pool.Acquire] or TryAcquire must be released
 // (Release, Destroy or Detach); sqltrack's Conn and Rows (from DB.Conn and
 // QueryContext) must be closed and its Tx (from BeginTx) committed or
-// rolled back; pgxtrack's Conn (from Pool.Acquire) must be released, its
+// rolled back, and so must the database/sql Rows, Stmt and Tx a sqltrack
+// Conn or Tx returns; pgxtrack's Conn (from Pool.Acquire) must be released, its
 // Rows (from Query) closed and its Tx (from Begin) committed or rolled
 // back. Until then the connection is out of its pool: enough of them and
 // every request waits.
@@ -98,6 +99,11 @@ var (
 		Ends: []string{"Close"}, FixWith: []string{"Close"},
 		Fix: deferCall("Close"),
 	}
+	stmt = &handles.Kind{
+		Noun: "stmt", Done: "closed", Err: true,
+		Ends: []string{"Close"}, FixWith: []string{"Close"},
+		Fix: deferCall("Close"),
+	}
 	sqlTx = &handles.Kind{
 		Noun: "tx", Done: "committed or rolled back", Err: true,
 		Ends: []string{"Commit", "Rollback"}, FixWith: []string{"Commit", "Rollback"},
@@ -122,12 +128,13 @@ var sources = map[string]*handles.Kind{
 	poolPkg + ".Pool.Acquire":    lease,
 	poolPkg + ".Pool.TryAcquire": lease,
 
-	sqlPkg + ".DB.Conn":           sqlConn,
-	sqlPkg + ".DB.QueryContext":   rows,
-	sqlPkg + ".Conn.QueryContext": rows,
-	sqlPkg + ".Tx.QueryContext":   rows,
-	sqlPkg + ".DB.BeginTx":        sqlTx,
-	sqlPkg + ".Conn.BeginTx":      sqlTx,
+	sqlPkg + ".DB.Conn":             sqlConn,
+	sqlPkg + ".DB.QueryContext":     rows,
+	sqlPkg + ".Conn.QueryContext":   rows, // database/sql's *Rows, holding the Conn
+	sqlPkg + ".Tx.QueryContext":     rows,
+	sqlPkg + ".DB.BeginTx":          sqlTx,
+	sqlPkg + ".Conn.BeginTx":        sqlTx, // database/sql's *Tx, on the Conn
+	sqlPkg + ".Conn.PrepareContext": stmt,  // a Tx's statements end with the Tx
 
 	pgxPkg + ".Pool.Acquire": pgxConn,
 	pgxPkg + ".Pool.Query":   rows,

@@ -127,3 +127,61 @@ func pgxConnLeak(ctx context.Context, p *pgxtrack.Pool) error {
 	_, err = c.Exec(ctx, "SELECT 1")
 	return err
 }
+
+// A sqltrack Conn's queries, statements and transactions are database/sql's
+// own handles, and hold the connection as sqltrack's do.
+func connHandles(ctx context.Context, c *sqltrack.Conn, n int) error {
+	rows, err := c.QueryContext(ctx, "SELECT 1")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	st, err := c.PrepareContext(ctx, "SELECT 1") // want `^leaserelease: stmt from c.PrepareContext is not closed on the path that returns at line 144; add defer st.Close\(\) after the error check$`
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	st.Close()
+	tx, err := c.BeginTx(ctx, nil) // want `tx from c.BeginTx is not committed or rolled back on the path that returns at line 154`
+	if err != nil {
+		return err
+	}
+	// database/sql's own methods are not tether's: sqlclosecheck's domain.
+	txRows, err := tx.QueryContext(ctx, "SELECT 1")
+	if err != nil {
+		return err
+	}
+	_ = txRows.Next()
+	return tx.Commit()
+}
+
+// A Tx's own statements end with it.
+func txStmt(ctx context.Context, db *sqltrack.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.PrepareContext(ctx, "SELECT 1"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func pgxBeginTx(ctx context.Context, p *pgxtrack.Pool, c *pgxtrack.Conn) error {
+	tx, err := p.BeginTx(ctx, pgx.TxOptions{}) // want `tx from p.BeginTx is not committed or rolled back`
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1"); err != nil {
+		return err
+	}
+	ctx2 := ctx
+	tx2, err := c.Begin(ctx2)
+	if err != nil {
+		return err
+	}
+	return tx2.Commit(ctx2)
+}

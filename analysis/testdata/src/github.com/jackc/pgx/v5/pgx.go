@@ -13,6 +13,8 @@ type Rows interface {
 
 type Row interface{ Scan(dest ...any) error }
 
+type TxOptions struct{}
+
 type Tx interface {
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
