@@ -27,6 +27,9 @@
 //	}
 //	defer l.Release()
 //
+// Rows that Next has run to the end (false) have closed themselves; a break
+// or return out of the loop before that has not.
+//
 // The fix is nearly always `defer l.Release()` right after the error check,
 // which the analyzer offers as a suggested fix where it is safe. A handle
 // that is returned, stored in a field, map, slice or another variable,
@@ -97,7 +100,10 @@ var (
 	rows = &handles.Kind{
 		Noun: "rows", Plural: true, Done: "closed", Err: true,
 		Ends: []string{"Close"}, FixWith: []string{"Close"},
-		Fix: deferCall("Close"),
+		// Rows close themselves, and end their lease, when Next returns
+		// false (database/sql's, sqltrack's and pgx's alike).
+		EndsWhenFalse: "Next",
+		Fix:           deferCall("Close"),
 	}
 	stmt = &handles.Kind{
 		Noun: "stmt", Done: "closed", Err: true,

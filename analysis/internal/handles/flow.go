@@ -346,8 +346,9 @@ func panicCall(info *types.Info, b *cfg.Block) *ast.CallExpr {
 }
 
 // nilWhen reports whether cond evaluating to outcome implies that the handle
-// is nil, so that the branch needs no end: err != nil while err still holds
-// the acquire's error, or the handle compared with nil.
+// is nil or already ended, so that the branch needs no end: err != nil while
+// err still holds the acquire's error, the handle compared with nil, or
+// rows.Next() false.
 func (w *walker) nilWhen(cond ast.Expr, outcome, errValid bool) bool {
 	if cond == nil {
 		return false
@@ -392,6 +393,13 @@ func (w *walker) nilWhen(cond ast.Expr, outcome, errValid bool) bool {
 			}
 		}
 	case *ast.CallExpr:
+		// rows.Next() false: the rows closed themselves.
+		if sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr); ok && !outcome && len(e.Args) == 0 &&
+			w.h.kind.EndsWhenFalse != "" && sel.Sel.Name == w.h.kind.EndsWhenFalse {
+			if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && objOf(info, id) == w.h.v {
+				return true
+			}
+		}
 		// errors.Is(err, X) or errors.As(err, &t) true: err is not nil.
 		fn, _ := typeutil.Callee(info, e).(*types.Func)
 		if outcome && errValid && fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == "errors" &&

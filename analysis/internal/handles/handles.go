@@ -54,6 +54,11 @@ type Kind struct {
 	Plural bool     // "rows ... are"
 	Ends   []string // methods that end it: Release, Close, Wait...
 	Done   string   // what an end does to it: "released", "committed or rolled back"
+	// EndsWhenFalse names a method whose false result ends the handle: Rows
+	// close themselves when Next returns false, so the branch that leaves
+	// `for rows.Next() { ... }` that way needs no Close (a break or a
+	// return inside the loop still does).
+	EndsWhenFalse string
 	// Err is true when the call returns (handle, error) and the handle is
 	// nil whenever the error is not.
 	Err bool
@@ -72,6 +77,20 @@ type Kind struct {
 
 func (k *Kind) ends(name string) bool      { return contains(k.Ends, name) }
 func (k *Kind) fixesWith(name string) bool { return contains(k.FixWith, name) }
+
+func (k *Kind) it() string {
+	if k.Plural {
+		return "they"
+	}
+	return "it"
+}
+
+func (k *Kind) them() string {
+	if k.Plural {
+		return "them"
+	}
+	return "it"
+}
 
 func (k *Kind) is() string {
 	if k.Plural {
@@ -215,11 +234,11 @@ func (h *handle) place(stack []ast.Node) {
 	var rhs []ast.Expr
 	switch p := stack[i].(type) {
 	case *ast.ExprStmt, *ast.DeferStmt, *ast.GoStmt:
-		h.discarded = "is discarded"
+		h.discarded = "discarded"
 		return
 	case *ast.SelectorExpr:
 		if !h.kind.ends(p.Sel.Name) {
-			h.discarded = "is not kept (only its " + p.Sel.Name + " is used)"
+			h.discarded = "not kept (only its " + p.Sel.Name + " is used)"
 		}
 		return
 	case *ast.AssignStmt:
@@ -266,7 +285,7 @@ func (h *handle) place(stack []ast.Node) {
 		return // stored in a field, an element, through a pointer: handed off
 	}
 	if id.Name == "_" {
-		h.discarded = "is assigned to _"
+		h.discarded = "assigned to _"
 		return
 	}
 	v := objOf(info, id)
@@ -327,8 +346,8 @@ func (h *handle) check(allows *allow.Set) {
 		allows.Report(analysis.Diagnostic{
 			Pos: h.call.Pos(),
 			End: h.call.End(),
-			Message: fmt.Sprintf("%s: %s %s, so it can never be %s; keep it in a variable and %s",
-				h.rule, h.what(), h.discarded, h.kind.Done, advice(stmt, false)),
+			Message: fmt.Sprintf("%s: %s %s %s, so %s can never be %s; keep %s in a variable and %s",
+				h.rule, h.what(), h.kind.is(), h.discarded, h.kind.it(), h.kind.Done, h.kind.them(), advice(stmt, false)),
 		})
 		return
 	case h.v == nil:

@@ -84,8 +84,9 @@ func pgxRows(ctx context.Context, p *pgxtrack.Pool) ([]int, error) {
 	return pgx.CollectRows(rows, func(pgx.Row) (int, error) { return 0, nil }) // CollectRows closes them
 }
 
-func pgxRowsLeak(ctx context.Context, p *pgxtrack.Pool) error {
-	rows, err := p.Query(ctx, "SELECT 1") // want `rows from p.Query are not closed on the path that returns at line 94`
+// Rows read to the end (Next false) have closed themselves.
+func pgxRowsToTheEnd(ctx context.Context, p *pgxtrack.Pool) error {
+	rows, err := p.Query(ctx, "SELECT 1")
 	if err != nil {
 		return err
 	}
@@ -94,8 +95,35 @@ func pgxRowsLeak(ctx context.Context, p *pgxtrack.Pool) error {
 	return rows.Err()
 }
 
+// A break leaves them open.
+func pgxRowsLeak(ctx context.Context, p *pgxtrack.Pool) error {
+	rows, err := p.Query(ctx, "SELECT 1") // want `rows from p.Query are not closed on the path that returns at line 109`
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if rows.Err() != nil {
+			break
+		}
+	}
+	return rows.Err()
+}
+
+// Not reading them at all leaves them open too; if !rows.Next() is the
+// same test the other way round.
+func firstRow(ctx context.Context, db *sqltrack.DB) error {
+	rows, err := db.QueryContext(ctx, "SELECT 1") // want `rows from db.QueryContext are not closed on the path that returns at line 122`
+	if err != nil {
+		return err
+	}
+	if !rows.Next() {
+		return rows.Err()
+	}
+	return rows.Scan()
+}
+
 func pgxTx(ctx context.Context, p *pgxtrack.Pool) error {
-	tx, err := p.Begin(ctx) // want `tx from p.Begin is not committed or rolled back on the path that returns at line 103; add defer tx.Rollback\(ctx\) after the error check`
+	tx, err := p.Begin(ctx) // want `tx from p.Begin is not committed or rolled back on the path that returns at line 131; add defer tx.Rollback\(ctx\) after the error check`
 	if err != nil {
 		return err
 	}
@@ -120,7 +148,7 @@ func pgxConn(ctx context.Context, p *pgxtrack.Pool) error {
 }
 
 func pgxConnLeak(ctx context.Context, p *pgxtrack.Pool) error {
-	c, err := p.Acquire(ctx) // want `conn from p.Acquire is not released on the path that returns at line 128; add defer c.Release\(\) after the error check`
+	c, err := p.Acquire(ctx) // want `conn from p.Acquire is not released on the path that returns at line 156; add defer c.Release\(\) after the error check`
 	if err != nil {
 		return err
 	}
@@ -136,7 +164,7 @@ func connHandles(ctx context.Context, c *sqltrack.Conn, n int) error {
 		return err
 	}
 	defer rows.Close()
-	st, err := c.PrepareContext(ctx, "SELECT 1") // want `^leaserelease: stmt from c.PrepareContext is not closed on the path that returns at line 144; add defer st.Close\(\) after the error check$`
+	st, err := c.PrepareContext(ctx, "SELECT 1") // want `^leaserelease: stmt from c.PrepareContext is not closed on the path that returns at line 172; add defer st.Close\(\) after the error check$`
 	if err != nil {
 		return err
 	}
@@ -144,7 +172,7 @@ func connHandles(ctx context.Context, c *sqltrack.Conn, n int) error {
 		return nil
 	}
 	st.Close()
-	tx, err := c.BeginTx(ctx, nil) // want `tx from c.BeginTx is not committed or rolled back on the path that returns at line 154`
+	tx, err := c.BeginTx(ctx, nil) // want `tx from c.BeginTx is not committed or rolled back on the path that returns at line 182`
 	if err != nil {
 		return err
 	}
