@@ -52,6 +52,7 @@ func (s *Scope) runStep(ctx context.Context, info stepInfo, fn func(context.Cont
 	}
 	start := time.Now()
 	run := &stepRun{res: make(chan stepResult, 1)}
+	//tether:allow nakedgo a step runs apart so that one overrunning its deadline can be left behind; run.res is buffered, so it always ends
 	go s.call(stepCtx, info, fn, run)
 
 	select {

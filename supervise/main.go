@@ -177,6 +177,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	sctx, cancel := context.WithTimeoutCause(context.WithoutCancel(m.ctx), m.shutdownTimeout,
 		fmt.Errorf("supervise: main %q: shutdown took longer than %v", name, m.shutdownTimeout))
 	defer cancel()
+	//tether:allow nakedgo the second-signal watcher belongs to Main itself, not to any group; cancel ends it before runMain returns
 	go func() {
 		// A second signal cuts the wait short. This goroutine ends with
 		// runMain: cancel unblocks it.

@@ -29,6 +29,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	defer cancel()
 	addr := make(chan string, 1)
+	//tether:allow nakedgo prints the address once the service has one; it never outlives main
 	go func() { fmt.Printf("listening on http://%s/orders; Ctrl-C to stop\n", <-addr) }()
 	supervise.Main("shop", shutdown.Service(shutdown.Config{Out: os.Stdout, Leak: *leak, Addr: addr}),
 		supervise.MainContext(ctx), supervise.ShutdownTimeout(2*time.Second))

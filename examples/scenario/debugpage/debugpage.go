@@ -167,6 +167,7 @@ func Run(ctx context.Context, w io.Writer) (*Result, error) {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var fetchErr error
+	//tether:allow nakedgo the fetcher stands outside the service under Main, which must see only the service's own tasks
 	go func() {
 		defer stop()
 		select {

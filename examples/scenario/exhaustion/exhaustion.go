@@ -111,6 +111,7 @@ func Run(ctx context.Context, w io.Writer, fixed bool) (*Result, error) {
 
 	quiet := supervise.Logger(slog.New(slog.DiscardHandler))
 	reports := supervise.New(ctx, "reports", quiet)
+	defer reports.Wait() // tethervet groupwait: the early return below must not leave the renders running
 	holding := make(chan struct{}, 2)
 	renderFn := render
 	if fixed {

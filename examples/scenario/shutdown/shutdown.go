@@ -172,6 +172,7 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 	defer stop()
 	var orders atomic.Int64
 	var clientErr atomic.Pointer[error]
+	//tether:allow nakedgo the client stands outside the service under Main, which must see only the service's own tasks
 	go func() {
 		defer stop()
 		var a string

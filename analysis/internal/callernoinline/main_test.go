@@ -1,0 +1,9 @@
+package callernoinline_test
+
+import (
+	"testing"
+
+	"github.com/tether-go/tether/internal/testmain"
+)
+
+func TestMain(m *testing.M) { testmain.Run(m) }

@@ -1,0 +1,4 @@
+// Package nakedgotests is checked with -nakedgo.tests.
+package nakedgotests
+
+func work() {}
