@@ -324,6 +324,7 @@ func (p *Pool[T]) tryCreate(ctx context.Context, site track.Site) (l *Lease[T], 
 	}
 	made := make(chan error, 1)
 	cctx := constructCtx{p.base, context.WithValue(ctx, constructionKey{}, c)}
+	//tether:allow nakedgo the constructor must not hold Acquire past its deadline; made is buffered, and the construction is tracked by the ledger
 	go func() { made <- p.inner.CreateResource(cctx) }()
 	select {
 	case err = <-made:

@@ -64,6 +64,7 @@ func (p *Pool[T]) Close() error {
 func (p *Pool[T]) drain() <-chan struct{} {
 	p.cancelBase()
 	done := make(chan struct{})
+	//tether:allow nakedgo puddle's Close blocks until every resource is back; Shutdown waits for done only until its deadline
 	go func() {
 		defer close(done)
 		p.inner.Close()

@@ -85,6 +85,7 @@ func (p *Pool[T]) warm() {
 	default:
 		return // one is running
 	}
+	//tether:allow nakedgo MinIdle warm-up; warmSlot lets one run at a time and Shutdown takes the slot to wait for it
 	go func() {
 		defer func() { <-p.warmSlot }()
 		for range n {
@@ -111,6 +112,7 @@ func (p *Pool[T]) warm() {
 func (p *Pool[T]) check(ctx context.Context, s *slot[T], res *puddle.Resource[*slot[T]], c *construction) (ok, done bool) {
 	run := &checkRun{done: make(chan struct{})}
 	call := p.l.BeginCall(ledger.FuncCheck, c.task, c.site)
+	//tether:allow nakedgo a Check that ignores its ctx must not hold Acquire past its deadline; the call is tracked and waited for by Shutdown
 	go func() {
 		defer p.l.EndCall(call)
 		err := p.runCheck(ctx, s.value)

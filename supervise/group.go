@@ -285,6 +285,7 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 		g.skip(t)
 		return true // Go's task was accepted, then skipped
 	}
+	//tether:allow nakedgo this is the task goroutine itself: supervise is what names, waits for and recovers it
 	go t.run()
 	return true
 }

@@ -33,6 +33,7 @@ func (h Handle) Go(name string, fn func()) {
 	labels := pprof.WithLabels(context.Background(), pprof.Labels(LabelObject, strconv.FormatUint(h.id, 10)))
 	s := &registry.shards[h.id%shardCount]
 	started := make(chan struct{})
+	//tether:allow nakedgo track sits below supervise; the goroutine is labelled with its object's id so leakcheck attributes it, and Handle.Go returns only once it runs
 	go func() {
 		pprof.SetGoroutineLabels(labels)
 		var buf [64]byte

@@ -28,6 +28,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	return p.l.Shutdown(ctx, func() <-chan struct{} {
 		p.bound.Stop() // wakes the callers waiting for a connection
 		done := make(chan struct{})
+		//tether:allow nakedgo pgxpool's Close blocks until every connection is back; Shutdown waits for done only until its deadline
 		go func() {
 			defer close(done)
 			p.p.Close() // returns once every connection is back or reclaimed

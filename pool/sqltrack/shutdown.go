@@ -36,6 +36,7 @@ func (db *DB) Shutdown(ctx context.Context) error {
 		// connections and leaves the in-use ones to close as they come
 		// back.
 		db.bound.Stop()
+		//tether:allow nakedgo sql.DB's Close waits for connections in use; Shutdown waits for done only until its deadline
 		go func() {
 			defer close(done)
 			closeErr = db.db.Close()

@@ -45,6 +45,7 @@ type Result struct {
 // sessions on a connection of its own, but when there is none it returns
 // without closing the connection.
 func expireSessions(ctx context.Context, db *sqltrack.DB, user string, now int64) (int64, error) {
+	// tethervet: want leaserelease
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return 0, err

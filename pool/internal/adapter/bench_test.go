@@ -14,6 +14,8 @@ import (
 // checkout: the ledger's lease alone (impl=ledger), and with the bounded
 // wait around the driver's call (impl=adapter). The driver's checkout is a
 // no-op here, so this is the tracking's cost per checkout and return.
+//
+//go:noinline
 func BenchmarkCheckoutParts(b *testing.B) {
 	l := ledger.New(ledger.Config[int]{Name: "bench", LeakAfter: time.Minute, Reclaim: func(int) {}})
 	l.Start()

@@ -222,6 +222,7 @@ func (l *Ledger[P]) reclaimAll(ctx context.Context) []Leak {
 	// Report first, then close; but a blocking OnLeak must not hold
 	// Shutdown past its deadline.
 	emitted := make(chan struct{})
+	//tether:allow nakedgo a blocking OnLeak must not hold Shutdown past its deadline; emitted is closed when it returns
 	go func() {
 		defer close(emitted)
 		l.emit(leaks)

@@ -163,6 +163,7 @@ func (l *Ledger[P]) remember(leaks []Leak) {
 // tracked call that Shutdown waits for within its deadline.
 func (l *Ledger[P]) reclaim(r *Record[P], p P, li LeaseInfo) {
 	c := l.beginCall(FuncReclaim, li.Task, li.Site)
+	//tether:allow nakedgo a driver's Close may block on the network; the call is tracked (beginCall/endCall) and Shutdown waits for it within its deadline
 	go func() {
 		defer l.endCall(c)
 		defer r.reclaimed()
