@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 // textStack is how many frames of a goroutine String prints; JSON keeps
@@ -163,32 +164,25 @@ func (r *Report) Summary() string {
 		n := counts[k]
 		switch k.kind {
 		case KindLease:
-			parts = append(parts, fmt.Sprintf("%s held in pool %q", plural(n, "lease"), k.object))
+			parts = append(parts, fmt.Sprintf("%s held in pool %q", text.Count(n, "lease", "leases"), k.object))
 		case KindWaiter:
-			parts = append(parts, fmt.Sprintf("%s waiting on pool %q", plural(n, "caller"), k.object))
+			parts = append(parts, fmt.Sprintf("%s waiting on pool %q", text.Count(n, "caller", "callers"), k.object))
 		case KindTask:
-			parts = append(parts, plural(n, "task")+" still running")
+			parts = append(parts, text.Count(n, "task", "tasks")+" still running")
 		case KindGoroutine:
-			parts = append(parts, plural(n, "goroutine")+" started inside tasks")
+			parts = append(parts, text.Count(n, "goroutine", "goroutines")+" started inside tasks")
 		case KindUnsupervised:
-			parts = append(parts, plural(n, "unsupervised goroutine"))
+			parts = append(parts, text.Count(n, "unsupervised goroutine", "unsupervised goroutines"))
 		case KindBackground:
-			parts = append(parts, plural(n, "background goroutine")+" of "+escape(k.object))
+			parts = append(parts, text.Count(n, "background goroutine", "background goroutines")+" of "+escape(k.object))
 		case KindStep:
-			parts = append(parts, fmt.Sprintf("%s not run in scope %q", plural(n, "cleanup step"), k.object))
+			parts = append(parts, fmt.Sprintf("%s not run in scope %q", text.Count(n, "cleanup step", "cleanup steps"), k.object))
 		default:
-			parts = append(parts, plural(n, escape(k.kind)))
+			parts = append(parts, text.Count(n, escape(k.kind), escape(k.kind)+"s"))
 		}
 	}
 	parts = append(parts, problems...)
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // describe renders one entry on one line. Every string that comes from a
@@ -202,7 +196,7 @@ func (e Entry) describe() string {
 	}
 	age := ""
 	if e.Age > 0 {
-		age = fmtAge(e.Age)
+		age = text.Round(e.Age).String()
 	}
 	state := escape(e.State)
 	switch e.Kind {
@@ -310,17 +304,4 @@ func escape(s string) string {
 		}
 	}
 	return s
-}
-
-// fmtAge rounds an age for people: "1.5s", "250ms", "3m20s".
-func fmtAge(d time.Duration) string {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Microsecond).String()
 }

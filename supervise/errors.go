@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 // Sentinel errors, matched with errors.Is; they may be wrapped.
@@ -68,7 +70,7 @@ func (e *TaskError) write(b *strings.Builder) {
 		return
 	}
 	if !e.End.IsZero() {
-		fmt.Fprintf(b, " failed after %v", round(e.End.Sub(e.Start)))
+		fmt.Fprintf(b, " failed after %v", text.Round(e.End.Sub(e.Start)))
 	} else {
 		b.WriteString(" failed")
 	}
@@ -126,7 +128,7 @@ type stopError struct {
 
 func (e *stopError) Error() string {
 	msg := fmt.Sprintf("supervise: task %q (started at %s, running %v) did not stop within %v of Shutdown",
-		e.Task, e.Site, round(e.Running), round(e.Waited))
+		e.Task, e.Site, text.Round(e.Running), text.Round(e.Waited))
 	if e.Stack != "" {
 		msg += "; its goroutines:\n\t" + indent(e.Stack, "\t")
 	}
@@ -179,7 +181,7 @@ func aggregate(group string, errs []error) error {
 		var parts []string
 		for i, what := range [3][2]string{{"task failed", "tasks failed"}, {"task did not stop", "tasks did not stop"}, {"other error", "other errors"}} {
 			if n[i] > 0 {
-				parts = append(parts, plural(n[i], what[0], what[1]))
+				parts = append(parts, text.Count(n[i], what[0], what[1]))
 			}
 		}
 		var b strings.Builder
@@ -193,23 +195,7 @@ func aggregate(group string, errs []error) error {
 	return m.ErrorOrNil()
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // indent prefixes every line but the first with prefix.
 func indent(s, prefix string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
-}
-
-// round makes a measured duration readable: to the millisecond above a
-// millisecond. Durations in fake time (synctest) are exact already.
-func round(d time.Duration) time.Duration {
-	if d >= time.Millisecond {
-		return d.Round(time.Millisecond)
-	}
-	return d
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/leakcheck"
 )
 
@@ -202,7 +203,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	}
 	if n, last := g.runFailures(); n > 0 {
 		// Not a failure of the service: each was returned to Run's caller.
-		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, plural(int(n), "Run call failed", "Run calls failed"), len(last))
+		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, text.Count(n, "Run call failed", "Run calls failed"), len(last))
 		for _, te := range last {
 			fmt.Fprintf(m.stderr, "\t* %s\n", strings.TrimPrefix(te.Error(), "supervise: "))
 		}
