@@ -96,6 +96,25 @@ func TestErrorsAggregatedInRunOrder(t *testing.T) {
 	}
 }
 
+// TestAggregateIndentsMultilineStepErrors: a step whose error spans lines
+// (a group's Wait, say) keeps its later lines under its own item, as
+// supervise's lists do, instead of starting them at the margin, where they
+// would read as lines of the list.
+func TestAggregateIndentsMultilineStepErrors(t *testing.T) {
+	s := cleanup.New("app")
+	s.Defer("workers", func(context.Context) error { return errors.New("2 tasks failed:\n* a\n* b") })
+	lineW := here(-1)
+	s.Defer("db", func(context.Context) error { return errA })
+	lineDB := here(-1)
+	err := s.Close(context.Background())
+	want := "cleanup \"app\": 2 steps failed (in run order):\n" +
+		"\t* step \"db\": a failed (deferred at " + lineDB + ")\n" +
+		"\t* step \"workers\": 2 tasks failed:\n\t  * a\n\t  * b (deferred at " + lineW + ")"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Close error:\n got %v\nwant %s", err, want)
+	}
+}
+
 func TestPanickingStepIsRecoveredAndTheRestRun(t *testing.T) {
 	s := cleanup.New(t.Name())
 	ran := false

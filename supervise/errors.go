@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
-
+	"github.com/tether-go/tether/internal/errlist"
 	"github.com/tether-go/tether/internal/text"
 )
 
@@ -160,13 +159,7 @@ func (e *shutdownError) Is(target error) bool { return target == ErrShutdown }
 
 // aggregate returns errs as one error listing each, or nil.
 func aggregate(group string, errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	m := &multierror.Error{Errors: errs, ErrorFormat: func(es []error) string {
-		if len(es) == 1 {
-			return es[0].Error()
-		}
+	return errlist.Join(errs, func(es []error) string {
 		var n [3]int // failed, did not stop, other
 		for _, err := range es {
 			switch err.(type) {
@@ -184,15 +177,10 @@ func aggregate(group string, errs []error) error {
 				parts = append(parts, text.Count(n[i], what[0], what[1]))
 			}
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "supervise: group %q: %s:", group, strings.Join(parts, ", "))
-		for _, err := range es {
-			b.WriteString("\n\t* ")
-			b.WriteString(indent(strings.TrimPrefix(err.Error(), "supervise: "), "\t  "))
-		}
-		return b.String()
-	}}
-	return m.ErrorOrNil()
+		return fmt.Sprintf("supervise: group %q: %s:", group, strings.Join(parts, ", "))
+	}, func(err error) string {
+		return strings.TrimPrefix(err.Error(), "supervise: ")
+	})
 }
 
 // indent prefixes every line but the first with prefix.
