@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tether-go/tether/internal/retry"
 	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/leakcheck"
 )
@@ -226,17 +227,12 @@ const settleFor = time.Second
 // settledReport takes leak reports until one is clean or settleFor has
 // passed, and returns the last.
 func settledReport(opts []leakcheck.Option) *leakcheck.Report {
-	deadline := time.Now().Add(settleFor)
-	pause := 100 * time.Microsecond
-	for {
-		r := leakcheck.Snapshot(opts...)
-		left := time.Until(deadline)
-		if r.Clean() || left <= 0 {
-			return r
-		}
-		time.Sleep(min(pause, left))
-		pause = min(2*pause, 100*time.Millisecond)
-	}
+	var r *leakcheck.Report
+	retry.Until(time.Now().Add(settleFor), 100*time.Microsecond, func() bool {
+		r = leakcheck.Snapshot(opts...)
+		return r.Clean()
+	})
+	return r
 }
 
 // tasksEnded returns a channel that is closed once the group has no live
