@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -18,7 +19,7 @@ func TestTimeoutCauseNamesTheTask(t *testing.T) {
 		g := supervise.New(context.Background(), "app", quiet())
 		var cause error
 		start := time.Now()
-		site := here(1)
+		site := testkit.Here(1)
 		g.Go("fetch", func(ctx context.Context) error {
 			<-ctx.Done()
 			cause = context.Cause(ctx)
@@ -320,9 +321,9 @@ func TestShutdownDeadlineNamesStuckTasksWithStacks(t *testing.T) {
 		release := make(chan struct{})
 		defer close(release)
 		var stuckLine string
-		stuckSite := here(1)
+		stuckSite := testkit.Here(1)
 		g.Go("stuck", func(ctx context.Context) error {
-			stuckLine = here(1)
+			stuckLine = testkit.Here(1)
 			<-release // ignores ctx
 			return nil
 		})
