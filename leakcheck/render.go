@@ -13,7 +13,8 @@ import (
 // more.
 const textStack = 6
 
-// String renders the report for a person: a summary line, then the entries
+// String renders the report for a person: a summary line, then the
+// problems pools, groups and scopes found about themselves, then the entries
 // grouped by the task that owns them (groups ordered by their oldest entry,
 // entries oldest first), each with the file:line and function where it
 // began, then guard conflicts and notes. For a given state the text is the
@@ -30,7 +31,16 @@ func (r *Report) String() string {
 	}
 	var groups []*ownerGroup
 	byOwner := make(map[string]*ownerGroup)
+	// Problems are findings of a pool, group or scope about itself (leases
+	// collected unreleased, a group never waited): they come first, under
+	// their object, not under the task that created it. A problem's text
+	// may name the tasks involved; it is not owned by them either.
+	problems := &ownerGroup{}
 	for _, e := range r.Entries {
+		if e.Kind == KindProblem {
+			problems.entries = append(problems.entries, e)
+			continue
+		}
 		key := e.Owner
 		if e.Kind == KindTask {
 			key = e.Name
@@ -43,9 +53,14 @@ func (r *Report) String() string {
 		}
 		g.entries = append(g.entries, e)
 	}
+	if len(problems.entries) > 0 {
+		groups = append([]*ownerGroup{problems}, groups...)
+	}
 	for _, g := range groups {
 		b.WriteString("\n")
-		if g.owner == "" {
+		if g == problems {
+			b.WriteString("problems found by pools, groups and scopes\n")
+		} else if g.owner == "" {
 			b.WriteString("not owned by any task\n")
 		} else {
 			b.WriteString("task " + strconv.Quote(g.owner) + "\n")

@@ -108,9 +108,6 @@ func (g *Group) describe() track.State {
 	if f := fail; f != nil && len(f.errs) > f.observed {
 		st.Problems = append(st.Problems, text.Count(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
-	if g.finished && live > 0 {
-		st.Problems = append(st.Problems, text.Count(live, "task", "tasks")+" still running after Shutdown")
-	}
 	return st
 }
 
