@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tether-go/tether/internal/stack"
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -50,7 +51,7 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 
 	if !labels && (b.unmatched > 0 || ix.hasTasks) {
 		r.Notes = append(r.Notes, "the goroutine dump has no pprof labels (GODEBUG tracebacklabels=1 is not set): "+
-			plural(b.unmatched, "task goroutine")+" could not be matched to "+
+			text.Count(b.unmatched, "task goroutine", "task goroutines")+" could not be matched to "+
 			"their tasks, so tasks are listed without their goroutine's stack and wait reason, and goroutines "+
 			"started inside tasks are listed as unsupervised; pass leakcheck.TracebackLabels() (supervise.Main "+
 			"does) or take a Light snapshot to attribute them")
