@@ -3,8 +3,9 @@ package httptask
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
+	"time"
 
+	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -51,15 +52,11 @@ type handler struct {
 	g     *supervise.Group
 	h     http.Handler
 	names namer
-
-	inFlight atomic.Int64 // requests being served, for Serve's shutdown error
 }
 
 func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd.inFlight.Add(1)
-	req := &request{writer: writer{ResponseWriter: w}, h: hd.h, r: r}
+	req := &request{writer: writer{ResponseWriter: w}, hd: hd, r: r}
 	defer func() {
-		hd.inFlight.Add(-1)
 		// Run panics without running h only once g's Wait or Shutdown
 		// has returned (every other misuse is ruled out here): a request
 		// that slipped in after the group finished is refused, not a
@@ -95,13 +92,22 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// request is one request's task: its writer and what happened to it.
+// request is one request's task: its writer and what happened to it, and,
+// under Serve, its place among its server's live requests.
 type request struct {
 	writer
-	h       http.Handler
+	hd      *handler
 	r       *http.Request
 	ran     bool // serve was called
 	aborted bool // h panicked with http.ErrAbortHandler
+
+	// Set by drain.enter, for a request of a server that Serve runs.
+	task           *track.Task
+	since          time.Time
+	cancel         context.CancelCauseFunc // cancels the handler's context
+	stop           func() bool             // stops the request context's AfterFunc
+	cancelDeadline context.CancelFunc      // nil if the request has no deadline
+	prev, next     *request                // guarded by the drain's mu
 }
 
 // serve is the request's task function. It recovers only a panic with
@@ -111,6 +117,12 @@ type request struct {
 // panicking frames.
 func (req *request) serve(ctx context.Context) error {
 	req.ran = true
+	if d := drainOf(req.r.Context()); d != nil {
+		// Served by Serve: the group's cancellation must not cut the
+		// request short; the drain ends it if it takes too long.
+		ctx = d.enter(req, ctx, req.r.Context())
+		defer d.leave(req)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == any(http.ErrAbortHandler) { // net/http compares it the same way
@@ -120,6 +132,6 @@ func (req *request) serve(ctx context.Context) error {
 			panic(v)
 		}
 	}()
-	req.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
+	req.hd.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
 	return nil
 }

@@ -97,15 +97,34 @@ func Serve(g *supervise.Group, name string, srv *http.Server, opts ...ServeOptio
 		// second Close does nothing harmful.
 		g.Defer("close listener of "+name, func(context.Context) error { ln.Close(); return nil })
 	}
-	g.Go(name, func(ctx context.Context) error { return serve(ctx, srv, set) })
+	d := &drain{srv: srv}
+	// g's Defers run once its tasks have ended, or once its Shutdown has
+	// given up waiting for them: then the drain is over too.
+	g.Defer("end the drain of "+name, func(context.Context) error {
+		return d.giveUp(func(server string, began time.Time) string {
+			return fmt.Sprintf("httptask: server %q: graceful shutdown gave up after %v (the group's Shutdown deadline)",
+				server, time.Since(began).Round(time.Millisecond))
+		})
+	})
+	g.Go(name, func(ctx context.Context) error { return serve(ctx, srv, d, set) })
 }
 
 // serve is the server's task: it serves on its own goroutine, while a
 // child task waits for the task's context to be done (or for the server to
 // stop by itself) and shuts the server down.
-func serve(ctx context.Context, srv *http.Server, set serveSettings) error {
-	if srv.BaseContext == nil {
-		srv.BaseContext = func(net.Listener) context.Context { return ctx }
+func serve(ctx context.Context, srv *http.Server, d *drain, set serveSettings) error {
+	base := d.start(ctx)
+	defer d.stop()
+	if userBase := srv.BaseContext; userBase == nil {
+		srv.BaseContext = func(net.Listener) context.Context { return base }
+	} else {
+		// The caller's base context, with the drain's cancellation and
+		// the drain itself (for Handler).
+		srv.BaseContext = func(ln net.Listener) context.Context {
+			c, cancel := context.WithCancelCause(userBase(ln))
+			context.AfterFunc(base, func() { cancel(context.Cause(base)) })
+			return context.WithValue(c, drainKey{}, d)
+		}
 	}
 	stopped := make(chan struct{})
 	watch := supervise.New(ctx, "shutdown")
@@ -114,7 +133,7 @@ func serve(ctx context.Context, srv *http.Server, set serveSettings) error {
 		case <-wctx.Done():
 		case <-stopped:
 		}
-		return shutdown(ctx, srv, set.shutdownTimeout)
+		return shutdown(ctx, srv, d, set.shutdownTimeout)
 	})
 	err := listen(srv, set.ln)
 	close(stopped)
@@ -147,28 +166,25 @@ func listen(srv *http.Server, ln net.Listener) error {
 }
 
 // shutdown stops srv gracefully: it waits for the requests in flight,
-// bounded by timeout if it is set, then closes what is left.
-func shutdown(ctx context.Context, srv *http.Server, timeout time.Duration) error {
+// bounded by timeout if it is set, then gives up on the drain: the
+// requests left are cancelled and the connections closed.
+func shutdown(ctx context.Context, srv *http.Server, d *drain, timeout time.Duration) error {
+	d.begin()
 	sctx := context.WithoutCancel(ctx)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(sctx, timeout)
 		defer cancel()
 	}
-	start := time.Now()
 	err := srv.Shutdown(sctx)
 	if err == nil {
 		return nil
 	}
-	running := ""
-	if hd, ok := srv.Handler.(*handler); ok {
-		running = fmt.Sprintf(" with %s still running", requests(hd.inFlight.Load()))
-	}
-	srv.Close()
 	// Not wrapping err (context.DeadlineExceeded): the group would take
 	// the failure for an echo of its own cancellation and drop it.
-	return fmt.Errorf("httptask: server %q: graceful shutdown gave up after %v%s; connections closed (%v)",
-		track.TaskFrom(ctx).String(), time.Since(start).Round(time.Millisecond), running, err)
+	return d.giveUp(func(server string, _ time.Time) string {
+		return fmt.Sprintf("httptask: server %q: graceful shutdown gave up after %v (ShutdownTimeout)", server, timeout)
+	})
 }
 
 func requests(n int64) string {
