@@ -6,7 +6,7 @@
 // would be logged by net/http and forgotten. [Handler] makes each request a
 // task of a group, named by its route, on net/http's own goroutine (with
 // Group.Run), and [Serve] runs the server as a task whose group's end shuts
-// it down gracefully:
+// it down gracefully, draining the requests in flight:
 //
 //	supervise.Main("app", func(ctx context.Context, g *supervise.Group) error {
 //		mux := http.NewServeMux()
@@ -49,6 +49,37 @@
 // return it. The group counts them (Group.Stats, and the metrics package's
 // tether.task.failures) and keeps the last few, which supervise.Main
 // prints when the service stops.
+//
+// # Shutdown
+//
+// When the group's context is done, [Serve] drains its server, as
+// net/http's Server.Shutdown does: it stops accepting connections (a
+// client dialing then is refused), closes the idle ones, and waits for the
+// requests in flight. The rules, for a request of a server run by Serve:
+//
+//   - The group's cancellation does not reach the request's context,
+//     although the request is a task of the group: a handler in the middle
+//     of a database query finishes it, and its client gets the response.
+//     The task keeps its name, its leases and its pprof labels, and the
+//     group's Tasks, leak reports and Shutdown still count it.
+//   - Its context is cancelled when its client goes away or it ends (as
+//     net/http's is), or when the drain gives up: when [ShutdownTimeout]
+//     has passed, or when the group's Shutdown has given up waiting (its
+//     context's deadline; Main's ShutdownTimeout). The cause names the
+//     server and the timeout, for example
+//     httptask: server "app/http": graceful shutdown gave up after 2s (ShutdownTimeout).
+//     The server's connections are closed at the same moment.
+//   - The drain's error names each request still running by its task, the
+//     site where the task started (as the group's Tasks give it) and how
+//     long it has run: "app/GET /slow" (started at server.go:NNNN, running
+//     for 2s). It is the server task's failure after ShutdownTimeout, and
+//     part of the group's Shutdown error after the group's deadline.
+//   - A request that reaches Handler once the group's context is done,
+//     before the server stops accepting (a narrow window), is not started:
+//     it is answered with 503 and Connection: close.
+//
+// A Handler under a server that Serve does not run has no drain to answer
+// to: its requests' contexts are cancelled when the group's is.
 //
 // # Cost
 //

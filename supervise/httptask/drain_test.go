@@ -12,7 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/internal/track"
+	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/supervise"
 	"github.com/tether-go/tether/supervise/httptask"
 )
@@ -219,3 +221,86 @@ func TestServeGroupDeadlineCancelsTheRequestsLeft(t *testing.T) {
 		g.Wait() // the request and the server have ended
 	})
 }
+
+// TestServedRequestsKeepTheirTask: under Serve (whose requests run detached
+// from the group's cancellation), a request is still its route's task: a
+// lease it takes names the route, a panic is logged with the route and the
+// panicking line and answered with 500, and the group counts it. A
+// BaseContext of the caller's is kept, and drains too.
+func TestServedRequestsKeepTheirTask(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "orders-db", MaxSize: 2})
+		l := &logs{}
+		g := supervise.New(t.Context(), "app", supervise.Logger(l.logger()))
+		pn := newPipeNet()
+		var (
+			holder, acquired string
+			panicLine        string
+		)
+		slow := newSlowRoute()
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+			lease, err := env.Pool.Acquire(r.Context())
+			acquired = here(-1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer lease.Release()
+			holder = env.Pool.Leases()[0].Task + " " + env.Pool.Leases()[0].Site
+			fmt.Fprint(w, r.Context().Value(baseKey{}))
+		})
+		mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+			var orders map[string]int
+			panicLine = here(1)
+			orders["42"]++ // panics: assignment to entry in nil map
+		})
+		mux.Handle("GET /slow", slow)
+		base := context.WithValue(context.Background(), baseKey{}, "from the caller's base")
+		httptask.Serve(g, "http", &http.Server{
+			Handler:     httptask.Handler(g, mux),
+			BaseContext: func(net.Listener) context.Context { return base },
+		}, httptask.Listener(pn))
+		c := pn.client()
+
+		if status, body, err := get(c, "GET", "http://pipe/orders/42"); err != nil || status != 200 || body != "from the caller's base" {
+			t.Errorf("GET /orders/42: %d %q %v; want 200 and the base context's value", status, body, err)
+		}
+		if want := "app/GET /orders/{id} " + acquired; holder != want {
+			t.Errorf("the lease was held by %q, want %q", holder, want)
+		}
+		if status, _, err := get(c, "POST", "http://pipe/orders"); err != nil || status != 500 {
+			t.Errorf("POST /orders (panics): %d %v, want 500", status, err)
+		}
+		if recs := l.find("ERROR", "panicked", "task=app/POST /orders", "panicked at "+panicLine); len(recs) != 1 {
+			t.Errorf("want one Error record naming the route and %s; the log:\n%s", panicLine, l.all())
+		}
+
+		got := make(chan string, 1)
+		go func() {
+			status, body, err := get(c, "GET", "http://pipe/slow")
+			got <- fmt.Sprint(status, " ", body, " ", err)
+		}()
+		<-slow.entered
+		stopped := make(chan error, 1)
+		go func() { stopped <- g.Shutdown(context.Background()) }()
+		synctest.Wait()
+		select {
+		case cause := <-slow.cause:
+			t.Errorf("with the caller's BaseContext, the request in flight was cancelled when the shutdown began: %v", cause)
+		default:
+		}
+		close(slow.release)
+		if r := <-got; r != "200 done <nil>" {
+			t.Errorf("the drained request got %s, want 200 done", r)
+		}
+		if err := <-stopped; err != nil {
+			t.Errorf("Shutdown = %v, want nil", err)
+		}
+		if st := g.Stats(); st.Panicked != 1 || st.Completed < 3 {
+			t.Errorf("Stats = %+v, want 1 panicked and the other requests completed", st)
+		}
+	})
+}
+
+type baseKey struct{}

@@ -17,10 +17,14 @@ import (
 // so leases it takes, guard values it writes and goroutines it starts are
 // attributed to that route.
 //
-// h gets a request whose context is the task's: it carries the request's
-// values and deadline and is cancelled when the client goes away, when the
-// request ends, or when g's context is (a failure that cancels g, or its
-// Shutdown).
+// h gets a request whose context carries the task's identity (and pprof
+// labels) and the request's values and deadline. It is cancelled when the
+// client goes away or the request ends, as net/http's is. Under [Serve],
+// g's cancellation does not reach it: the server drains its requests, and
+// cancels them only when the drain gives up (see the package doc,
+// Shutdown). Under a server that Serve does not run, it is cancelled when
+// g's context is too (a failure that cancels g, or its Shutdown), since
+// nothing else would end the request.
 //
 // A panic in h is the request's failure: it is recovered and logged at once
 // with the task's path and the panicking line (supervise's Panicked event,
@@ -30,10 +34,11 @@ import (
 // not return it. A panic with http.ErrAbortHandler keeps net/http's
 // meaning: the response is aborted and nothing is logged or counted.
 //
-// If g's context is done when a request arrives (g is shutting down), or
-// g's Wait or Shutdown has returned (the server should have stopped first,
-// as it does under Serve), h does not run and the request gets 503 Service
-// Unavailable.
+// If g's context is done when a request arrives (g is shutting down, and
+// the server has not stopped accepting yet), or g's Wait or Shutdown has
+// returned (the server should have stopped first, as it does under Serve),
+// h does not run and the request gets 503 Service Unavailable, with
+// Connection: close.
 //
 // Handler panics if g or h is nil.
 func Handler(g *supervise.Group, h http.Handler) http.Handler {

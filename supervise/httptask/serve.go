@@ -43,11 +43,14 @@ type shutdownTimeoutOption time.Duration
 func (d shutdownTimeoutOption) apply(s *serveSettings) { s.shutdownTimeout = time.Duration(d) }
 
 // ShutdownTimeout bounds the graceful shutdown: once d has passed, the
-// server's connections are closed and the server's task fails, naming how
-// many requests were still running. Without it the shutdown waits for the
-// requests until they end, bounded only by the group's own Shutdown (which
-// names every task still running, requests included, with its stack).
-// ShutdownTimeout panics unless d > 0.
+// server gives up on the requests still running: their contexts are
+// cancelled (the cause names the server and the timeout), the server's
+// connections are closed, and the server's task fails, naming each request
+// still running by route, where it started and for how long it has run.
+// Without it the shutdown waits for the requests until they end, bounded
+// only by the group's own Shutdown: when that gives up, the server gives
+// up the same way, and the group's Shutdown error says so. ShutdownTimeout
+// panics unless d > 0.
 func ShutdownTimeout(d time.Duration) ServeOption {
 	if d <= 0 {
 		panic(fmt.Sprintf("httptask: ShutdownTimeout(%v): the timeout must be positive", d))
@@ -63,17 +66,20 @@ func ShutdownTimeout(d time.Duration) ServeOption {
 // are "app/http" and "app/http/shutdown/watch".
 //
 // When g's context is done (g's Shutdown, Main's signal, a failure that
-// cancels g), the server shuts down gracefully: srv.Shutdown stops
-// accepting, closes idle connections and waits for the requests in flight
-// (see [ShutdownTimeout]). Requests served through [Handler] see their
-// context cancelled at that moment, since they are tasks of g. The task
-// ends with nil after a clean shutdown, and fails if the server could not
-// listen or serve, or if the shutdown timed out.
+// cancels g), the server shuts down gracefully, as srv.Shutdown does: it
+// stops accepting connections, closes idle ones and waits for the requests
+// in flight, which run to completion with their contexts alive: g's
+// cancellation does not reach them (see the package doc, Shutdown). Only
+// when the drain gives up, at [ShutdownTimeout] or at the deadline of g's
+// Shutdown, are their contexts cancelled and their connections closed.
+// The task ends with nil after a clean shutdown, and fails if the server
+// could not listen or serve, or if the shutdown gave up.
 //
-// If srv.BaseContext is nil, Serve sets it so that every request's context
-// derives from the server task's: even a handler not wrapped with Handler
-// then runs with the identity of the task "app/http", and with its
-// cancellation.
+// Every request's context derives from a base context that carries the
+// server task's identity but not its cancellation: even a handler not
+// wrapped with Handler runs with the identity of the task "app/http", and
+// drains. If srv.BaseContext is set, Serve wraps it: the requests' contexts
+// derive from it, with the drain's cancellation added.
 //
 // Serve panics if g or srv is nil, or an option is nil, and where g.Go
 // panics (an invalid name, g already waited for).
