@@ -74,6 +74,9 @@
 //     long it has run: "app/GET /slow" (started at server.go:NNNN, running
 //     for 2s). It is the server task's failure after ShutdownTimeout, and
 //     part of the group's Shutdown error after the group's deadline.
+//   - Once the server has stopped, a request still running (one whose
+//     connection was hijacked, which Server.Shutdown does not wait for)
+//     has its context cancelled, with a cause saying so.
 //   - A request that reaches Handler once the group's context is done,
 //     before the server stops accepting (a narrow window), is not started:
 //     it is answered with 503 and Connection: close.

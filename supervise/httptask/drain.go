@@ -75,16 +75,16 @@ func (d *drain) begin() {
 }
 
 // stop ends the drain once the server has stopped: nothing is left to
-// give up on.
+// give up on. A request still running then is one whose connection was
+// hijacked (Server.Shutdown does not wait for those): its context is
+// cancelled, with a cause saying the server has stopped.
 func (d *drain) stop() {
 	d.mu.Lock()
 	d.over = true
-	cancel := d.cancel
+	cancel, server := d.cancel, d.server
 	d.mu.Unlock()
-	cancel(errServerStopped)
+	cancel(fmt.Errorf("httptask: server %q has stopped", server))
 }
-
-var errServerStopped = errors.New("httptask: the server has stopped")
 
 // enter lists req among the live requests and returns the context its
 // handler runs with: task's values (its identity, its pprof labels)

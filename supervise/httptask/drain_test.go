@@ -304,3 +304,40 @@ func TestServedRequestsKeepTheirTask(t *testing.T) {
 }
 
 type baseKey struct{}
+
+// TestServedRequestKeepsItsDeadline: a request detached from the group's
+// cancellation keeps the deadline of its context (here
+// http.TimeoutHandler's), and ends with context.DeadlineExceeded at it.
+func TestServedRequestKeepsItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(t.Context(), "app", quiet)
+		pn := newPipeNet()
+		type seen struct {
+			deadline time.Time
+			err      error
+			at       time.Time
+		}
+		got := make(chan seen, 1)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+			dl, _ := r.Context().Deadline()
+			<-r.Context().Done()
+			got <- seen{dl, r.Context().Err(), time.Now()}
+		})
+		h := http.TimeoutHandler(httptask.Handler(g, mux), time.Second, "too slow")
+		httptask.Serve(g, "http", &http.Server{Handler: h}, httptask.Listener(pn))
+		start := time.Now()
+		// The handler and TimeoutHandler see the deadline at the same
+		// instant: which answers is theirs to race for.
+		if _, _, err := get(pn.client(), "GET", "http://pipe/slow"); err != nil {
+			t.Errorf("GET /slow: %v", err)
+		}
+		s := <-got
+		if want := start.Add(time.Second); !s.deadline.Equal(want) || !s.at.Equal(want) || s.err != context.DeadlineExceeded {
+			t.Errorf("the handler saw deadline %v, then %v at %v; want DeadlineExceeded at %v", s.deadline, s.err, s.at, want)
+		}
+		if err := g.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
