@@ -183,8 +183,11 @@ func shutdown(ctx context.Context, srv *http.Server, d *drain, timeout time.Dura
 		defer cancel()
 	}
 	err := srv.Shutdown(sctx)
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case sctx.Err() == nil: // closing a listener failed; the drain went on
+		return fmt.Errorf("httptask: server %q: shutdown: %v", track.TaskFrom(ctx).String(), err)
 	}
 	// Not wrapping err (context.DeadlineExceeded): the group would take
 	// the failure for an echo of its own cancellation and drop it.
