@@ -1,7 +1,9 @@
 package httptask_test
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,7 +27,7 @@ func benchHandler(b *testing.B, impl string) (http.Handler, *supervise.Group) {
 	switch impl {
 	case "bare":
 		return mux, nil
-	case "httptask":
+	case "httptask", "httptask+serve":
 		g := supervise.New(b.Context(), "bench", quiet)
 		return httptask.Handler(g, mux), g
 	}
@@ -38,12 +40,29 @@ var impls = []string{"bare", "httptask"}
 // BenchmarkRequest is a whole request on a loopback server, client
 // included: the latency a caller sees. Allocations count both sides.
 func BenchmarkRequest(b *testing.B) {
-	for _, impl := range impls {
+	for _, impl := range append(impls, "httptask+serve") {
 		b.Run("impl="+impl, func(b *testing.B) {
 			h, g := benchHandler(b, impl)
-			srv := httptest.NewServer(h)
-			client := srv.Client()
-			url := srv.URL + "/orders/42"
+			var (
+				url   string
+				close func()
+			)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			if impl == "httptask+serve" {
+				// Served by Serve, as a task of g: each request runs as the
+				// drain requires.
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				httptask.Serve(g, "http", &http.Server{Handler: h}, httptask.Listener(ln))
+				url = "http://" + ln.Addr().String() + "/orders/42"
+				close = func() { g.Shutdown(context.Background()) }
+			} else {
+				srv := httptest.NewServer(h)
+				url = srv.URL + "/orders/42"
+				close = srv.Close
+			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -62,7 +81,7 @@ func BenchmarkRequest(b *testing.B) {
 			})
 			b.StopTimer()
 			client.CloseIdleConnections()
-			srv.Close()
+			close()
 			if g != nil {
 				if err := g.Wait(); err != nil {
 					b.Error(err)
@@ -73,17 +92,29 @@ func BenchmarkRequest(b *testing.B) {
 }
 
 // BenchmarkServeHTTP is the server's side alone, without the network:
-// what Handler adds to each request, in time and allocations.
+// what Handler adds to each request, in time and allocations. Each request
+// gets a context of its own, cancelled when it ends, as net/http gives it;
+// with impl=httptask+serve that context derives from the base context
+// Serve gives its requests, so Handler runs the request as Serve's drain
+// requires (detached from the group's cancellation, listed as live).
 func BenchmarkServeHTTP(b *testing.B) {
-	for _, impl := range impls {
+	for _, impl := range append(impls, "httptask+serve") {
 		b.Run("impl="+impl, func(b *testing.B) {
 			h, g := benchHandler(b, impl)
+			base := context.Background()
+			if impl == "httptask+serve" {
+				var stop func()
+				base, stop = httptask.ServeBaseContext(b.Context())
+				defer stop()
+			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				r := httptest.NewRequest("GET", "/orders/42", nil)
 				w := &discardWriter{h: http.Header{}}
 				for pb.Next() {
-					h.ServeHTTP(w, r)
+					ctx, cancel := context.WithCancel(base)
+					h.ServeHTTP(w, r.WithContext(ctx))
+					cancel()
 				}
 			})
 			b.StopTimer()

@@ -3,8 +3,9 @@ package httptask
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
+	"time"
 
+	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -16,10 +17,14 @@ import (
 // so leases it takes, guard values it writes and goroutines it starts are
 // attributed to that route.
 //
-// h gets a request whose context is the task's: it carries the request's
-// values and deadline and is cancelled when the client goes away, when the
-// request ends, or when g's context is (a failure that cancels g, or its
-// Shutdown).
+// h gets a request whose context carries the task's identity (and pprof
+// labels) and the request's values and deadline. It is cancelled when the
+// client goes away or the request ends, as net/http's is. Under [Serve],
+// g's cancellation does not reach it: the server drains its requests, and
+// cancels them only when the drain gives up (see the package doc,
+// Shutdown). Under a server that Serve does not run, it is cancelled when
+// g's context is too (a failure that cancels g, or its Shutdown), since
+// nothing else would end the request.
 //
 // A panic in h is the request's failure: it is recovered and logged at once
 // with the task's path and the panicking line (supervise's Panicked event,
@@ -29,10 +34,11 @@ import (
 // not return it. A panic with http.ErrAbortHandler keeps net/http's
 // meaning: the response is aborted and nothing is logged or counted.
 //
-// If g's context is done when a request arrives (g is shutting down), or
-// g's Wait or Shutdown has returned (the server should have stopped first,
-// as it does under Serve), h does not run and the request gets 503 Service
-// Unavailable.
+// If g's context is done when a request arrives (g is shutting down, and
+// the server has not stopped accepting yet), or g's Wait or Shutdown has
+// returned (the server should have stopped first, as it does under Serve),
+// h does not run and the request gets 503 Service Unavailable, with
+// Connection: close.
 //
 // Handler panics if g or h is nil.
 func Handler(g *supervise.Group, h http.Handler) http.Handler {
@@ -51,15 +57,11 @@ type handler struct {
 	g     *supervise.Group
 	h     http.Handler
 	names namer
-
-	inFlight atomic.Int64 // requests being served, for Serve's shutdown error
 }
 
 func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd.inFlight.Add(1)
-	req := &request{writer: writer{ResponseWriter: w}, h: hd.h, r: r}
+	req := &request{writer: writer{ResponseWriter: w}, hd: hd, r: r}
 	defer func() {
-		hd.inFlight.Add(-1)
 		// Run panics without running h only once g's Wait or Shutdown
 		// has returned (every other misuse is ruled out here): a request
 		// that slipped in after the group finished is refused, not a
@@ -95,13 +97,22 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// request is one request's task: its writer and what happened to it.
+// request is one request's task: its writer and what happened to it, and,
+// under Serve, its place among its server's live requests.
 type request struct {
 	writer
-	h       http.Handler
+	hd      *handler
 	r       *http.Request
 	ran     bool // serve was called
 	aborted bool // h panicked with http.ErrAbortHandler
+
+	// Set by drain.enter, for a request of a server that Serve runs.
+	task           *track.Task
+	since          time.Time
+	cancel         context.CancelCauseFunc // cancels the handler's context
+	stop           func() bool             // stops the request context's AfterFunc
+	cancelDeadline context.CancelFunc      // nil if the request has no deadline
+	prev, next     *request                // guarded by the drain's mu
 }
 
 // serve is the request's task function. It recovers only a panic with
@@ -111,6 +122,12 @@ type request struct {
 // panicking frames.
 func (req *request) serve(ctx context.Context) error {
 	req.ran = true
+	if d := drainOf(req.r.Context()); d != nil {
+		// Served by Serve: the group's cancellation must not cut the
+		// request short; the drain ends it if it takes too long.
+		ctx = d.enter(req, ctx, req.r.Context())
+		defer d.leave(req)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == any(http.ErrAbortHandler) { // net/http compares it the same way
@@ -120,6 +137,6 @@ func (req *request) serve(ctx context.Context) error {
 			panic(v)
 		}
 	}()
-	req.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
+	req.hd.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
 	return nil
 }

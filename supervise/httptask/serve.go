@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
@@ -43,11 +42,14 @@ type shutdownTimeoutOption time.Duration
 func (d shutdownTimeoutOption) apply(s *serveSettings) { s.shutdownTimeout = time.Duration(d) }
 
 // ShutdownTimeout bounds the graceful shutdown: once d has passed, the
-// server's connections are closed and the server's task fails, naming how
-// many requests were still running. Without it the shutdown waits for the
-// requests until they end, bounded only by the group's own Shutdown (which
-// names every task still running, requests included, with its stack).
-// ShutdownTimeout panics unless d > 0.
+// server gives up on the requests still running: their contexts are
+// cancelled (the cause names the server and the timeout), the server's
+// connections are closed, and the server's task fails, naming each request
+// still running by route, where it started and for how long it has run.
+// Without it the shutdown waits for the requests until they end, bounded
+// only by the group's own Shutdown: when that gives up, the server gives
+// up the same way, and the group's Shutdown error says so. ShutdownTimeout
+// panics unless d > 0.
 func ShutdownTimeout(d time.Duration) ServeOption {
 	if d <= 0 {
 		panic(fmt.Sprintf("httptask: ShutdownTimeout(%v): the timeout must be positive", d))
@@ -63,17 +65,20 @@ func ShutdownTimeout(d time.Duration) ServeOption {
 // are "app/http" and "app/http/shutdown/watch".
 //
 // When g's context is done (g's Shutdown, Main's signal, a failure that
-// cancels g), the server shuts down gracefully: srv.Shutdown stops
-// accepting, closes idle connections and waits for the requests in flight
-// (see [ShutdownTimeout]). Requests served through [Handler] see their
-// context cancelled at that moment, since they are tasks of g. The task
-// ends with nil after a clean shutdown, and fails if the server could not
-// listen or serve, or if the shutdown timed out.
+// cancels g), the server shuts down gracefully, as srv.Shutdown does: it
+// stops accepting connections, closes idle ones and waits for the requests
+// in flight, which run to completion with their contexts alive: g's
+// cancellation does not reach them (see the package doc, Shutdown). Only
+// when the drain gives up, at [ShutdownTimeout] or at the deadline of g's
+// Shutdown, are their contexts cancelled and their connections closed.
+// The task ends with nil after a clean shutdown, and fails if the server
+// could not listen or serve, or if the shutdown gave up.
 //
-// If srv.BaseContext is nil, Serve sets it so that every request's context
-// derives from the server task's: even a handler not wrapped with Handler
-// then runs with the identity of the task "app/http", and with its
-// cancellation.
+// Every request's context derives from a base context that carries the
+// server task's identity but not its cancellation: even a handler not
+// wrapped with Handler runs with the identity of the task "app/http", and
+// drains. If srv.BaseContext is set, Serve wraps it: the requests' contexts
+// derive from it, with the drain's cancellation added.
 //
 // Serve panics if g or srv is nil, or an option is nil, and where g.Go
 // panics (an invalid name, g already waited for).
@@ -97,15 +102,34 @@ func Serve(g *supervise.Group, name string, srv *http.Server, opts ...ServeOptio
 		// second Close does nothing harmful.
 		g.Defer("close listener of "+name, func(context.Context) error { ln.Close(); return nil })
 	}
-	g.Go(name, func(ctx context.Context) error { return serve(ctx, srv, set) })
+	d := &drain{srv: srv}
+	// g's Defers run once its tasks have ended, or once its Shutdown has
+	// given up waiting for them: then the drain is over too.
+	g.Defer("end the drain of "+name, func(context.Context) error {
+		return d.giveUp(func(server string, began time.Time) string {
+			return fmt.Sprintf("httptask: server %q: graceful shutdown gave up after %v (the group's Shutdown deadline)",
+				server, time.Since(began).Round(time.Millisecond))
+		})
+	})
+	g.Go(name, func(ctx context.Context) error { return serve(ctx, srv, d, set) })
 }
 
 // serve is the server's task: it serves on its own goroutine, while a
 // child task waits for the task's context to be done (or for the server to
 // stop by itself) and shuts the server down.
-func serve(ctx context.Context, srv *http.Server, set serveSettings) error {
-	if srv.BaseContext == nil {
-		srv.BaseContext = func(net.Listener) context.Context { return ctx }
+func serve(ctx context.Context, srv *http.Server, d *drain, set serveSettings) error {
+	base := d.start(ctx)
+	defer d.stop()
+	if userBase := srv.BaseContext; userBase == nil {
+		srv.BaseContext = func(net.Listener) context.Context { return base }
+	} else {
+		// The caller's base context, with the drain's cancellation and
+		// the drain itself (for Handler).
+		srv.BaseContext = func(ln net.Listener) context.Context {
+			c, cancel := context.WithCancelCause(userBase(ln))
+			context.AfterFunc(base, func() { cancel(context.Cause(base)) })
+			return context.WithValue(c, drainKey{}, d)
+		}
 	}
 	stopped := make(chan struct{})
 	watch := supervise.New(ctx, "shutdown")
@@ -114,7 +138,7 @@ func serve(ctx context.Context, srv *http.Server, set serveSettings) error {
 		case <-wctx.Done():
 		case <-stopped:
 		}
-		return shutdown(ctx, srv, set.shutdownTimeout)
+		return shutdown(ctx, srv, d, set.shutdownTimeout)
 	})
 	err := listen(srv, set.ln)
 	close(stopped)
@@ -147,26 +171,26 @@ func listen(srv *http.Server, ln net.Listener) error {
 }
 
 // shutdown stops srv gracefully: it waits for the requests in flight,
-// bounded by timeout if it is set, then closes what is left.
-func shutdown(ctx context.Context, srv *http.Server, timeout time.Duration) error {
+// bounded by timeout if it is set, then gives up on the drain: the
+// requests left are cancelled and the connections closed.
+func shutdown(ctx context.Context, srv *http.Server, d *drain, timeout time.Duration) error {
+	d.begin()
 	sctx := context.WithoutCancel(ctx)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(sctx, timeout)
 		defer cancel()
 	}
-	start := time.Now()
 	err := srv.Shutdown(sctx)
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case sctx.Err() == nil: // closing a listener failed; the drain went on
+		return fmt.Errorf("httptask: server %q: shutdown: %v", track.TaskFrom(ctx).String(), err)
 	}
-	running := ""
-	if hd, ok := srv.Handler.(*handler); ok {
-		running = fmt.Sprintf(" with %s still running", text.Count(hd.inFlight.Load(), "request", "requests"))
-	}
-	srv.Close()
 	// Not wrapping err (context.DeadlineExceeded): the group would take
 	// the failure for an echo of its own cancellation and drop it.
-	return fmt.Errorf("httptask: server %q: graceful shutdown gave up after %v%s; connections closed (%v)",
-		track.TaskFrom(ctx).String(), text.Round(time.Since(start)), running, err)
+	return d.giveUp(func(server string, _ time.Time) string {
+		return fmt.Sprintf("httptask: server %q: graceful shutdown gave up after %v (ShutdownTimeout)", server, timeout)
+	})
 }

@@ -17,45 +17,53 @@ import (
 	"github.com/tether-go/tether/supervise/httptask"
 )
 
-// TestServeStopsGracefully: when the group shuts down, requests in flight
-// that honour their context end, the server stops, and Shutdown returns
-// nil.
-func TestServeStopsGracefully(t *testing.T) {
+// TestServeDrainsUnwrappedHandlers: a handler not wrapped with Handler
+// drains too: its request keeps its context (and the server task's
+// identity) when the shutdown begins and completes; a request still
+// running when ShutdownTimeout passes is cancelled with the drain's cause.
+func TestServeDrainsUnwrappedHandlers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := supervise.New(t.Context(), "app", quiet)
 		pn := newPipeNet()
-		entered := make(chan struct{})
+		slow, stuck := newSlowRoute(), newSlowRoute()
 		mux := http.NewServeMux()
-		mux.HandleFunc("GET /wait", func(w http.ResponseWriter, r *http.Request) {
-			close(entered)
-			<-r.Context().Done() // honours its context
-			http.Error(w, "stopping", http.StatusServiceUnavailable)
-		})
-		mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })
-		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, mux)}, httptask.Listener(pn))
-		c := pn.client()
-		if status, body, err := get(c, "GET", "http://pipe/hello"); err != nil || status != 200 || body != "hello" {
-			t.Fatalf("GET /hello: %d %q %v", status, body, err)
+		mux.Handle("GET /slow", slow)
+		mux.Handle("GET /stuck", stuck)
+		httptask.Serve(g, "http", &http.Server{Handler: mux}, httptask.Listener(pn), httptask.ShutdownTimeout(time.Minute))
+		got := make(chan string, 2)
+		for _, path := range []string{"/slow", "/stuck"} {
+			go func() {
+				status, body, err := get(pn.client(), "GET", "http://pipe"+path)
+				got <- fmt.Sprint(path, " ", status, " ", body, " ", err)
+			}()
 		}
-		waited := make(chan int)
-		go func() {
-			status, _, _ := get(c, "GET", "http://pipe/wait")
-			waited <- status
-		}()
-		<-entered
-		start := time.Now()
-		if err := g.Shutdown(context.Background()); err != nil {
-			t.Fatalf("Shutdown = %v, want nil", err)
+		<-slow.entered
+		<-stuck.entered
+		if task := <-slow.task; task != "app/http" {
+			t.Errorf("an unwrapped handler ran as %q, want the server task app/http", task)
 		}
-		if d := time.Since(start); d >= time.Second {
-			t.Errorf("Shutdown took %v of fake time; nothing had to time out", d)
+
+		stopped := make(chan error, 1)
+		go func() { stopped <- g.Shutdown(context.Background()) }()
+		synctest.Wait()
+		select {
+		case cause := <-slow.cause:
+			t.Errorf("the request in flight was cancelled when the shutdown began: %v", cause)
+		default:
 		}
-		if status := <-waited; status != 503 {
-			t.Errorf("the request in flight got %d, want its handler's 503", status)
+		close(slow.release)
+		if r := <-got; r != "/slow 200 done <nil>" {
+			t.Errorf("the drained request got %s, want 200 done", r)
 		}
-		// Once stopped, the listener is closed.
-		if _, err := pn.dial(t.Context(), "", ""); !errors.Is(err, net.ErrClosed) {
-			t.Errorf("dial after Shutdown: %v, want net.ErrClosed", err)
+		err := <-stopped // after ShutdownTimeout: /stuck never ends by itself
+		if cause := fmt.Sprint(<-stuck.cause); !strings.Contains(cause, `server "app/http": graceful shutdown gave up after 1m0s (ShutdownTimeout)`) {
+			t.Errorf("the stuck request's cancellation cause = %s, want the drain's", cause)
+		}
+		if !strings.Contains(fmt.Sprint(err), `graceful shutdown gave up after 1m0s (ShutdownTimeout); their contexts are cancelled`) {
+			t.Errorf("Shutdown = %v, want the server's failure", err)
+		}
+		if r := <-got; !strings.HasPrefix(r, "/stuck 0") {
+			t.Errorf("the stuck request got %s, want its connection closed", r)
 		}
 	})
 }
@@ -96,7 +104,7 @@ func TestServeShutdownNamesTheStuckRequest(t *testing.T) {
 		}
 		msg := err.Error()
 		for _, want := range []string{
-			`server "app/http": graceful shutdown gave up after 2s with 1 request still running`,
+			`server "app/http": graceful shutdown gave up after 2s (ShutdownTimeout) with 1 request still running: "app/GET /reports/{id}"`,
 			`"app/GET /reports/{id}"`, "did not stop", "serve_test.go:", // the request's task, with its stack
 		} {
 			if !strings.Contains(msg, want) {
@@ -117,7 +125,8 @@ func TestServeShutdownNamesTheStuckRequest(t *testing.T) {
 }
 
 // TestServeWaitsForTheGroupsDeadline: without ShutdownTimeout, the server
-// waits for the stuck request until the group's Shutdown gives up on both.
+// waits for the stuck request until the group's Shutdown gives up on both;
+// then the server gives up too, closing the request's connection.
 func TestServeWaitsForTheGroupsDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := supervise.New(t.Context(), "app", quiet)
@@ -139,18 +148,21 @@ func TestServeWaitsForTheGroupsDeadline(t *testing.T) {
 		defer cancel()
 		err := g.Shutdown(ctx)
 		msg := fmt.Sprint(err)
-		for _, want := range []string{`"app/http"`, `"app/GET /reports/{id}"`, "did not stop"} {
+		for _, want := range []string{
+			`"app/http"`, `"app/GET /reports/{id}"`, "did not stop",
+			`server "app/http": graceful shutdown gave up after 3s (the group's Shutdown deadline) with 1 request still running: "app/GET /reports/{id}"`,
+		} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("Shutdown's error lacks %q:\n%s", want, msg)
 			}
 		}
-		// The request ends late: the response still goes out, and the
-		// server then stops.
-		close(release)
-		if err := <-done; err != nil {
-			t.Errorf("the late request: %v", err)
+		// Once the group gave up, the drain did too: the request's
+		// connection is closed.
+		if err := <-done; err == nil {
+			t.Error("the request left running got its response; want its connection closed")
 		}
-		g.Wait() // the server stops once the request has ended
+		close(release)
+		g.Wait() // the request and the server end
 	})
 }
 

@@ -1,9 +1,11 @@
 // Package shutdown is a small service run under supervise.Main: an HTTP
 // server, a group of workers and a SQLite database opened through
 // pool/sqltrack. On SIGTERM, or when its context ends, it stops in order:
-// the server stops taking requests, the workers finish, then the Defers
-// shut the database down and remove its files, last registered first. The
-// leak report after that is clean.
+// the server stops taking requests and drains those in flight (a slow
+// report that SIGTERM interrupts still completes, its database query
+// included), the workers finish, then the Defers shut the database down
+// and remove its files, last registered first. The leak report after that
+// is clean.
 //
 // With leak set, a "reaper" task ignores its context while holding a
 // connection: Main's output names the task that did not stop, the
@@ -36,6 +38,7 @@ type Config struct {
 	Leak    bool            // start the buggy reaper task
 	Release <-chan struct{} // ends the reaper (nil: never)
 	Addr    chan<- string   // receives the server's address once it listens
+	Report  chan<- struct{} // receives a value when GET /report has begun (nil: none)
 	Logger  *slog.Logger    // the database's logger; nil means slog.Default()
 }
 
@@ -78,8 +81,9 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 		// The server is a task ("shop/http"), and each request a task named
 		// by its route ("shop/POST /orders"): a lease a handler takes is
 		// held by its request. When the group stops, the server stops
-		// taking requests and lets those in flight finish.
-		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, routes(jobs, db))}, httptask.Listener(ln))
+		// taking requests and lets those in flight finish: their contexts
+		// stay alive until they end (or Main's ShutdownTimeout gives up).
+		httptask.Serve(g, "http", &http.Server{Handler: httptask.Handler(g, routes(jobs, db, cfg.Report))}, httptask.Listener(ln))
 		g.Defer("http server", func(context.Context) error {
 			fmt.Fprintln(w, "  stop: http server stopped") // Defers run once every task, the server's included, has ended
 			return nil
@@ -94,8 +98,12 @@ func Service(cfg Config) func(context.Context, *supervise.Group) error {
 	}
 }
 
-// routes are the shop's HTTP routes.
-func routes(jobs chan<- string, db *sqltrack.DB) *http.ServeMux {
+// reportTakes is how long GET /report works before it reads the database.
+const reportTakes = 200 * time.Millisecond
+
+// routes are the shop's HTTP routes. began, if not nil, receives a value
+// when a report begins.
+func routes(jobs chan<- string, db *sqltrack.DB, began chan<- struct{}) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(rw http.ResponseWriter, r *http.Request) {
 		select {
@@ -111,6 +119,28 @@ func routes(jobs chan<- string, db *sqltrack.DB) *http.ServeMux {
 			return
 		}
 		fmt.Fprintln(rw, n)
+	})
+	// A slow report: it works for a while, then counts the orders. A
+	// shutdown that begins meanwhile lets it finish.
+	mux.HandleFunc("GET /report", func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case began <- struct{}{}: // a nil channel is never ready
+		default:
+		}
+		timer := time.NewTimer(reportTakes)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			http.Error(rw, "report cancelled: "+context.Cause(r.Context()).Error(), http.StatusServiceUnavailable)
+			return
+		}
+		var n int
+		if err := db.QueryRowContext(r.Context(), `SELECT count(*) FROM orders`).Scan(&n); err != nil {
+			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(rw, "%d orders", n)
 	})
 	return mux
 }
@@ -153,13 +183,15 @@ func reap(ctx context.Context, db *sqltrack.DB, release <-chan struct{}) error {
 type Result struct {
 	ExitCode int
 	Stderr   string
-	Orders   int // orders stored, as the server counted them before it stopped
+	Orders   int    // orders stored, as the server counted them before it stopped
+	Report   string // what GET /report, in flight at SIGTERM, answered: status and body
 }
 
 // Run runs the service for duration with Main's exit and stderr captured,
-// sends it a few orders, and stops it. Main runs on the calling goroutine,
-// as in a real program, so its leak report sees only the service; a short
-// client goroutine sends the requests and ends the run. The reaper of the
+// sends it a few orders, and stops it while a report is in flight. Main
+// runs on the calling goroutine, as in a real program, so its leak report
+// sees only the service; a short client goroutine sends the requests and
+// ends the run, and another waits for the report. The reaper of the
 // leak variant is released after Main returns, so the run leaves nothing
 // behind.
 func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*Result, error) {
@@ -172,6 +204,9 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 	defer stop()
 	var orders atomic.Int64
 	var clientErr atomic.Pointer[error]
+	var report atomic.Pointer[string]
+	reportBegan := make(chan struct{}, 1)
+	reportDone := make(chan struct{})
 	//tether:allow nakedgo the client stands outside the service under Main, which must see only the service's own tasks
 	go func() {
 		defer stop()
@@ -179,6 +214,7 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 		select {
 		case a = <-addr:
 		case <-runCtx.Done():
+			close(reportDone)
 			return
 		}
 		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -186,6 +222,7 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 			resp, err := client.Post("http://"+a+"/orders?item=widget-"+strconv.Itoa(i), "text/plain", nil)
 			if err != nil {
 				clientErr.Store(&err)
+				close(reportDone)
 				return
 			}
 			resp.Body.Close()
@@ -197,10 +234,29 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 			resp.Body.Close()
 			orders.Store(n)
 		}
+		//tether:allow nakedgo the report's client stands outside the service, as the other client does
+		go func() {
+			defer close(reportDone)
+			got := ""
+			resp, err := client.Get("http://" + a + "/report")
+			if err != nil {
+				got = err.Error()
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				got = fmt.Sprintf("%d %s", resp.StatusCode, body)
+			}
+			report.Store(&got)
+			fmt.Fprintln(out, "  drained: GET /report, in flight at SIGTERM, answered "+got)
+		}()
+		select {
+		case <-reportBegan:
+		case <-runCtx.Done():
+		}
 		fmt.Fprintln(out, "  SIGTERM (the run's context ends): shutting down")
 	}()
 	quiet := slog.New(slog.DiscardHandler)
-	supervise.Main("shop", Service(Config{Out: out, Leak: leak, Release: release, Addr: addr, Logger: quiet}),
+	supervise.Main("shop", Service(Config{Out: out, Leak: leak, Release: release, Addr: addr, Logger: quiet, Report: reportBegan}),
 		supervise.MainContext(runCtx),
 		supervise.GroupOptions(supervise.Logger(quiet)),
 		supervise.Exit(func(code int) { res.ExitCode = code }),
@@ -209,10 +265,14 @@ func Run(ctx context.Context, w io.Writer, leak bool, duration time.Duration) (*
 		supervise.Signals(),
 	)
 	close(release)
+	<-reportDone
 	if err := clientErr.Load(); err != nil {
 		return nil, *err
 	}
 	res.Stderr = stderr.String()
 	res.Orders = int(orders.Load())
+	if r := report.Load(); r != nil {
+		res.Report = *r
+	}
 	return res, nil
 }

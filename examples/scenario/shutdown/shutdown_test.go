@@ -27,6 +27,11 @@ func TestCleanShutdownInOrder(t *testing.T) {
 	if res.Orders != 5 {
 		t.Errorf("the server counted %d orders, want 5", res.Orders)
 	}
+	// The report in flight at SIGTERM was drained: it finished, its
+	// database query included, and its client got the answer.
+	if res.Report != "200 5 orders" {
+		t.Errorf("GET /report, in flight at SIGTERM, answered %q; want \"200 5 orders\"", res.Report)
+	}
 	// The server and the workers stop (in either order) before the Defers
 	// shut the database down, then remove its files.
 	text := out.String()
@@ -38,7 +43,8 @@ func TestCleanShutdownInOrder(t *testing.T) {
 		return i
 	}
 	srv, workers, pool, db := pos("http server stopped"), pos("workers finished"), pos("database shut down"), pos("database files removed")
-	if !(srv < pool && workers < pool && pool < db) {
+	sigterm, drained := pos("SIGTERM"), pos("drained: GET /report, in flight at SIGTERM, answered 200 5 orders")
+	if !(sigterm < drained && srv < pool && workers < pool && pool < db) {
 		t.Errorf("shutdown order wrong:\n%s", text)
 	}
 }
@@ -60,6 +66,9 @@ func TestLeakNamesTheTaskAndTheLease(t *testing.T) {
 	}
 	if res.ExitCode != 1 {
 		t.Errorf("exit %d, want 1", res.ExitCode)
+	}
+	if res.Report != "200 5 orders" {
+		t.Errorf("GET /report, in flight at SIGTERM, answered %q; want it drained", res.Report)
 	}
 	for _, want := range []string{
 		`task "shop/reaper"`, "did not stop", // the stop error
