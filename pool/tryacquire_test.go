@@ -17,7 +17,7 @@ import (
 // of the other slot (issue 9, item 1: about half used to wait
 // AcquireTimeout). It runs in real time: the race needs real parallelism.
 func TestTryAcquireNeverWaitsForAHolder(t *testing.T) {
-	e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2, AcquireTimeout: 200 * time.Millisecond})
+	e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2, AcquireTimeout: 5 * time.Second})
 	held := e.MustAcquire(t, t.Context())
 	defer held.Release()
 	for round := range 50 {
