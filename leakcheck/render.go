@@ -31,8 +31,11 @@ func (r *Report) String() string {
 	byOwner := make(map[string]*ownerGroup)
 	for _, e := range r.Entries {
 		key := e.Owner
-		if e.Kind == KindTask {
+		switch {
+		case e.Kind == KindTask:
 			key = e.Name
+		case e.Role != "":
+			key = "\x00" + e.Role // apart from the task whose path is the label
 		}
 		g, ok := byOwner[key]
 		if !ok {
@@ -44,7 +47,9 @@ func (r *Report) String() string {
 	}
 	for _, g := range groups {
 		b.WriteString("\n")
-		if g.owner == "" {
+		if role, ok := strings.CutPrefix(g.owner, "\x00"); ok {
+			b.WriteString("tasks named " + strconv.Quote(role) + "\n")
+		} else if g.owner == "" {
 			b.WriteString("not owned by any task\n")
 		} else {
 			b.WriteString("task " + strconv.Quote(g.owner) + "\n")
@@ -184,6 +189,14 @@ func (r *Report) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
+// running says how many tasks of a role were running.
+func running(n int) string {
+	if n == 0 {
+		return "none running"
+	}
+	return strconv.Itoa(n) + " running"
+}
+
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
@@ -221,7 +234,14 @@ func (e Entry) describe() string {
 		} else {
 			b.WriteString("goroutine")
 		}
-		b.WriteString(count + " started inside the task")
+		switch {
+		case e.Role == "":
+			b.WriteString(count + " started inside the task")
+		case e.runsTask:
+			fmt.Fprintf(&b, "%s runs a task %q (%s)", count, e.Role, running(e.running))
+		default:
+			fmt.Fprintf(&b, "%s started by a task %q (%s)", count, e.Role, running(e.running))
+		}
 		if state != "" {
 			b.WriteString(": " + state)
 		}

@@ -58,6 +58,13 @@ type Entry struct {
 	Name string `json:"name,omitempty"`
 	// Owner is the path of the task that holds or started it; "" for none.
 	Owner string `json:"owner,omitempty"`
+	// Role is set instead of Owner for a goroutine that a task started,
+	// or that runs a task, when which task cannot be told: the tasks of
+	// one name share their pprof labels, and the dump shows no link to
+	// one of them (its creator has ended, or a light snapshot has no
+	// creators). It is the name they share, the group path and the task
+	// name ("app/worker" for app/worker, app/worker#2...).
+	Role string `json:"role,omitempty"`
 	// Since is when it began (acquired, started, blocked); zero if unknown.
 	Since time.Time `json:"since,omitzero"`
 	// Age is Report.Taken minus Since, in nanoseconds in JSON.
@@ -87,6 +94,12 @@ type Entry struct {
 	Count int `json:"count,omitempty"`
 	// Detail is extra text for people.
 	Detail string `json:"detail,omitempty"`
+
+	// For an entry with a Role: how many tasks with it were running, and
+	// whether the goroutine runs one of them (rather than was started by
+	// one).
+	running  int
+	runsTask bool
 }
 
 // Object is one registered pool, group, scope or guard.

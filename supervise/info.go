@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ func (g *Group) describe() track.State {
 		detail = "still running after Shutdown gave up on it"
 	}
 	for t := g.tasks.head; t != nil; t = t.next {
-		st.Items = append(st.Items, track.Item{
+		it := track.Item{
 			Kind:   track.ItemTask,
 			Name:   t.id.Path,
 			Owner:  owner,
@@ -99,7 +100,13 @@ func (g *Group) describe() track.State {
 			State:  t.state.String(),
 			Site:   t.site,
 			Detail: detail,
-		})
+			Runner: runner(t),
+		}
+		if !g.noLabels {
+			it.Label = labelPath(t.id.Path)
+			it.Shared = g.namedLocked(it.Label) > 1
+		}
+		st.Items = append(st.Items, it)
 	}
 	if !g.finished && live == 0 && g.started > 0 {
 		st.Problems = append(st.Problems, "never waited ("+plural(int(g.started), "task", "tasks")+" finished)")
@@ -111,6 +118,27 @@ func (g *Group) describe() track.State {
 		st.Problems = append(st.Problems, plural(live, "task", "tasks")+" still running after Shutdown")
 	}
 	return st
+}
+
+// runner returns the address of t, which a full goroutine dump prints as
+// the first argument of t's run or runHere frame (see track.Item.Runner).
+func runner(t *task) uint64 {
+	v, _ := strconv.ParseUint(strings.TrimPrefix(fmt.Sprintf("%p", t), "0x"), 16, 64)
+	return v
+}
+
+// namedLocked returns how many tasks the group has started whose label is
+// label (a task path without its "#n"). Called with g.mu held.
+func (g *Group) namedLocked(label string) int {
+	if g.first.path == label {
+		return g.first.n
+	}
+	if g.rare != nil && len(label) > len(g.path) {
+		if c := g.rare.names[label[len(g.path)+1:]]; c != nil {
+			return c.n
+		}
+	}
+	return 0
 }
 
 func contextCause(g *Group) error {
