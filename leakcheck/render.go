@@ -87,6 +87,7 @@ func (r *Report) String() string {
 			b.WriteString("  " + g + "\n")
 		}
 	}
+	r.writeRunFailures(&b)
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes\n")
 		for _, n := range r.Notes {
@@ -94,6 +95,33 @@ func (r *Report) String() string {
 		}
 	}
 	return b.String()
+}
+
+// writeRunFailures writes, for each group whose Run tasks failed, how many
+// did and the last few the group kept, oldest first.
+func (r *Report) writeRunFailures(b *strings.Builder) {
+	first := true
+	for _, o := range r.Objects {
+		n := o.Counters["run_failed"]
+		if o.Kind != "group" || n == 0 {
+			continue
+		}
+		var last []Entry
+		for _, e := range r.Info {
+			if e.Kind == KindFailure && e.ObjectName == o.Name {
+				last = append(last, e)
+			}
+		}
+		if first {
+			b.WriteString("\nfailures of Group.Run (returned to their callers, not leaks)\n")
+			first = false
+		}
+		fmt.Fprintf(b, "  group %q: %s (returned to their callers); the last %d:\n",
+			o.Name, plural(int(n), "Run call")+" failed", len(last))
+		for _, e := range last {
+			fmt.Fprintf(b, "    task %q %s: %s\n", e.Name, escape(e.State), escape(e.Detail))
+		}
+	}
 }
 
 // counterText renders the named counters of o that exist, in that order:

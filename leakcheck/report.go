@@ -24,7 +24,8 @@ type Report struct {
 	// problems objects report about themselves (a group never waited).
 	Entries []Entry `json:"entries"`
 	// Info holds what is worth knowing but is not a leak: the last version
-	// conflict of each guard.
+	// conflict of each guard, and the last failures of each group's
+	// Group.Run tasks (their callers got them).
 	Info []Entry `json:"info,omitempty"`
 	// Objects lists every live pool, group, scope and guard, with counters.
 	Objects []Object `json:"objects"`
@@ -44,6 +45,7 @@ const (
 	KindStep         = "step"         // a cleanup step not yet run
 	KindProblem      = "problem"      // something an object reports about itself
 	KindConflict     = "conflict"     // a guard's last version conflict (Info only)
+	KindFailure      = "failure"      // one of the last failures of a group's Run tasks, returned to their callers (Info only)
 )
 
 // Entry is one thing running, held, or wrong. Field names are stable JSON.

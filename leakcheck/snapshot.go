@@ -146,7 +146,7 @@ func (r *Report) addObject(st track.State, ix *index) {
 			Site:       frameOfSite(it.Site),
 			Detail:     it.Detail,
 		}
-		if e.Kind == KindConflict {
+		if e.Kind == KindConflict || e.Kind == KindFailure {
 			r.Info = append(r.Info, e)
 			continue
 		}
@@ -196,6 +196,8 @@ func entryKind(k track.ItemKind) string {
 		return KindStep
 	case track.ItemConflict:
 		return KindConflict
+	case track.ItemFailure:
+		return KindFailure
 	}
 	return string(k)
 }

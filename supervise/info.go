@@ -65,8 +65,11 @@ func (g *Group) describe() track.State {
 	live := g.live
 	var c counts
 	var fail *failures
+	var runFailed int64
+	var runFailures []*TaskError
 	if r := g.rare; r != nil {
 		c, fail = r.counts, r.fail
+		runFailed, runFailures = r.runFailed, r.runFailures
 	}
 	st := track.State{
 		Kind:    track.KindGroup,
@@ -83,6 +86,7 @@ func (g *Group) describe() track.State {
 			{Name: "canceled", Value: c.canceled},
 			{Name: "skipped", Value: c.skipped},
 			{Name: "restarts", Value: c.restarts},
+			{Name: "run_failed", Value: runFailed}, // of "failed": returned to Run's callers
 		},
 	}
 	var detail string
@@ -107,6 +111,9 @@ func (g *Group) describe() track.State {
 			it.Shared = g.namedLocked(it.Label) > 1
 		}
 		st.Items = append(st.Items, it)
+	}
+	for _, te := range runFailures {
+		st.Items = append(st.Items, runFailureItem(te, owner))
 	}
 	if !g.finished && live == 0 && g.started > 0 {
 		st.Problems = append(st.Problems, "never waited ("+plural(int(g.started), "task", "tasks")+" finished)")
@@ -139,6 +146,24 @@ func (g *Group) namedLocked(label string) int {
 		}
 	}
 	return 0
+}
+
+// runFailureItem reports one of the last failures of Run: its task, when
+// it ended, and its error's first line (which names the panicking line of
+// a panic).
+func runFailureItem(te *TaskError, owner string) track.Item {
+	state := "failed"
+	if _, ok := te.Err.(*PanicError); ok {
+		state = "panicked"
+	}
+	return track.Item{
+		Kind:   track.ItemFailure,
+		Name:   te.Task,
+		Owner:  owner,
+		Since:  te.End,
+		State:  state,
+		Detail: firstLines([]string{te.Err.Error()})[0],
+	}
 }
 
 func contextCause(g *Group) error {

@@ -23,6 +23,10 @@ const (
 	ItemTask     ItemKind = "task"     // a running (or restarting, or queued) task
 	ItemStep     ItemKind = "step"     // a cleanup step not yet run
 	ItemConflict ItemKind = "conflict" // the last version conflict of a guard
+	// ItemFailure is one of the last failures an object returned to its
+	// caller (a group's Run task): worth a report's reader knowing, not
+	// a leak.
+	ItemFailure ItemKind = "failure"
 )
 
 // State is what a registered object says about itself when a snapshot asks.
