@@ -33,11 +33,15 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 			b.add(&gs[i], true)
 		}
 	default:
+		n := 0
 		if dump == nil {
 			labels = labelsInTracebacks(s.labels)
-			dump = fullDump()
+			dump, n = fullDump()
+			defer putDump(dump)
+		} else {
+			n = bytes.Count(dump, []byte("\ngoroutine ")) + 1
 		}
-		b.grow(bytes.Count(dump, []byte("\ngoroutine ")))
+		b.grow(n)
 		first := true
 		stack.EachFullArgs(dump, runnerFuncs, func(g *stack.Goroutine) {
 			// The caller's own goroutine comes first: it is no leak,
