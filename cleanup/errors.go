@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
+	"github.com/tether-go/tether/internal/errlist"
 )
 
 // ErrOverrun matches, with errors.Is, a step that did not finish before its
@@ -117,27 +117,14 @@ func (e *PanicError) Unwrap() error {
 // aggregate returns the step errors as one error whose message lists them in
 // run order, or nil.
 func aggregate(scope string, errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	m := &multierror.Error{Errors: errs, ErrorFormat: func(es []error) string {
-		if len(es) == 1 {
-			return es[0].Error()
+	return errlist.Join(errs, func(es []error) string {
+		return fmt.Sprintf("cleanup %q: %d steps failed (in run order):", scope, len(es))
+	}, func(err error) string {
+		var se *StepError
+		if errors.As(err, &se) && se.Scope == scope {
+			// Drop the repeated scope prefix.
+			return strings.TrimPrefix(se.Error(), "cleanup "+strconv.Quote(scope)+": ")
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "cleanup %q: %d steps failed (in run order):", scope, len(es))
-		for _, err := range es {
-			b.WriteString("\n\t* ")
-			var se *StepError
-			if errors.As(err, &se) && se.Scope == scope {
-				// Drop the repeated scope prefix.
-				msg := se.Error()
-				b.WriteString(strings.TrimPrefix(msg, "cleanup "+strconv.Quote(scope)+": "))
-			} else {
-				b.WriteString(err.Error())
-			}
-		}
-		return b.String()
-	}}
-	return m.ErrorOrNil()
+		return err.Error()
+	})
 }

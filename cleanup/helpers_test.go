@@ -2,20 +2,11 @@ package cleanup_test
 
 import (
 	"context"
-	"fmt"
-	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
-	"path/filepath"
-	"runtime"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 )
-
-// here returns "file.go:LINE" of its caller, plus delta lines.
-func here(delta int) string {
-	_, file, line, _ := runtime.Caller(1)
-	return fmt.Sprintf("%s:%d", filepath.Base(file), line+delta)
-}
 
 // logSink is a slog.Handler that hands every record to a channel.
 type logSink struct{ ch chan slog.Record }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tether-go/tether/internal/testkit"
 	"io"
 	"log/slog"
 	"runtime"
@@ -14,6 +13,7 @@ import (
 	"testing/synctest"
 
 	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/testkit"
 )
 
 func TestCloseRunsStepsLastInFirstOutOnce(t *testing.T) {
@@ -54,7 +54,7 @@ func TestDeferClose(t *testing.T) {
 	ok, bad := &closer{}, &closer{err: io.ErrClosedPipe}
 	s.DeferClose("ok", ok)
 	s.DeferClose("bad", bad)
-	line := here(-1)
+	line := testkit.Here(-1)
 	err := s.Close(context.Background())
 	if ok.closed != 1 || bad.closed != 1 {
 		t.Fatalf("closed ok %d times and bad %d times, want once each", ok.closed, bad.closed)
@@ -73,10 +73,10 @@ var errA, errB = errors.New("a failed"), errors.New("b failed")
 func TestErrorsAggregatedInRunOrder(t *testing.T) {
 	s := cleanup.New("app")
 	s.Defer("a", func(context.Context) error { return errA })
-	lineA := here(-1)
+	lineA := testkit.Here(-1)
 	s.Defer("ok", func(context.Context) error { return nil })
 	s.Defer("b", func(context.Context) error { return errB })
-	lineB := here(-1)
+	lineB := testkit.Here(-1)
 	err := s.Close(context.Background())
 	if !errors.Is(err, errA) || !errors.Is(err, errB) {
 		t.Fatalf("Close = %v; want errors.Is to find both step errors", err)
@@ -96,6 +96,25 @@ func TestErrorsAggregatedInRunOrder(t *testing.T) {
 	}
 }
 
+// TestAggregateIndentsMultilineStepErrors: a step whose error spans lines
+// (a group's Wait, say) keeps its later lines under its own item, as
+// supervise's lists do, instead of starting them at the margin, where they
+// would read as lines of the list.
+func TestAggregateIndentsMultilineStepErrors(t *testing.T) {
+	s := cleanup.New("app")
+	s.Defer("workers", func(context.Context) error { return errors.New("2 tasks failed:\n* a\n* b") })
+	lineW := testkit.Here(-1)
+	s.Defer("db", func(context.Context) error { return errA })
+	lineDB := testkit.Here(-1)
+	err := s.Close(context.Background())
+	want := "cleanup \"app\": 2 steps failed (in run order):\n" +
+		"\t* step \"db\": a failed (deferred at " + lineDB + ")\n" +
+		"\t* step \"workers\": 2 tasks failed:\n\t  * a\n\t  * b (deferred at " + lineW + ")"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Close error:\n got %v\nwant %s", err, want)
+	}
+}
+
 func TestPanickingStepIsRecoveredAndTheRestRun(t *testing.T) {
 	s := cleanup.New(t.Name())
 	ran := false
@@ -105,7 +124,7 @@ func TestPanickingStepIsRecoveredAndTheRestRun(t *testing.T) {
 		m["x"] = 1 // panics: assignment to entry in nil map
 		return nil
 	})
-	panicLine := here(-3)
+	panicLine := testkit.Here(-3)
 	err := s.Close(context.Background())
 	if !ran {
 		t.Fatal("the step after the panicking one did not run")
@@ -224,7 +243,7 @@ func TestDeferAfterCloseRunsAtOnce(t *testing.T) {
 		t.Fatalf("a late step that succeeded was logged: %v", (<-sink.ch).Message)
 	}
 	s.Defer("late bad", func(ctx context.Context) error { return errA })
-	line := here(-1)
+	line := testkit.Here(-1)
 	if len(sink.ch) != 1 {
 		t.Fatalf("a late step that failed logged %d records, want 1", len(sink.ch))
 	}

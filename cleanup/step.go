@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 // grace is how long Close waits for a step whose context is done before it
@@ -147,11 +149,7 @@ func within(ctx context.Context, start time.Time, stepCtx context.Context, timeo
 		return timeout
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.After(start) {
-		d := dl.Sub(start)
-		if d >= time.Millisecond {
-			d = d.Round(time.Millisecond)
-		}
-		return d
+		return text.Round(dl.Sub(start))
 	}
 	return 0
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/testkit"
 )
 
 func TestStepTimeoutAbandonsAStuckStep(t *testing.T) {
@@ -21,7 +22,7 @@ func TestStepTimeoutAbandonsAStuckStep(t *testing.T) {
 		start := time.Now()
 		s.Defer("after", func(context.Context) error { afterRan = time.Since(start); return nil })
 		s.Defer("db pool", func(context.Context) error { <-release; return nil }) // ignores its context
-		line := here(-1)
+		line := testkit.Here(-1)
 
 		err := s.Close(context.Background())
 		if got, want := time.Since(start), 5*time.Second+100*time.Millisecond; got != want {
@@ -57,7 +58,7 @@ func TestStepTimeoutStepHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := cleanup.New("app", cleanup.StepTimeout(5*time.Second))
 		s.Defer("server", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
-		line := here(-1)
+		line := testkit.Here(-1)
 		start := time.Now()
 		err := s.Close(context.Background())
 		if got := time.Since(start); got != 5*time.Second {

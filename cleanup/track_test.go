@@ -2,7 +2,6 @@ package cleanup_test
 
 import (
 	"context"
-	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -11,17 +10,18 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 )
 
 func TestRegistryDescribesTheScope(t *testing.T) {
 	ctx := track.WithTask(context.Background(), &track.Task{Path: "app/worker"})
 	s := cleanup.New(t.Name(), cleanup.OwnedBy(ctx))
-	created := here(-1)
+	created := testkit.Here(-1)
 	s.Defer("first", func(context.Context) error { return nil })
-	first := here(-1)
+	first := testkit.Here(-1)
 	s.Defer("second", func(context.Context) error { return nil })
-	second := here(-1)
+	second := testkit.Here(-1)
 
 	st, ok := findScope(t.Name())
 	if !ok {
@@ -84,9 +84,9 @@ func collect(t *testing.T, done func() bool) bool { return testkit.Collect(t, do
 //go:noinline
 func dropScope(name string, l *logSink, collected chan struct{}, closeIt bool, lost chan track.Handle) (created, deferred string) {
 	s := cleanup.New(name, cleanup.Logger(l.logger()), cleanup.OnLost(func(h track.Handle) { lost <- h }))
-	created = here(-1)
+	created = testkit.Here(-1)
 	s.Defer("db pool", func(context.Context) error { return nil })
-	deferred = here(-1)
+	deferred = testkit.Here(-1)
 	runtime.AddCleanup(s, func(ch chan struct{}) { ch <- struct{}{} }, collected)
 	if closeIt {
 		s.Close(context.Background())
@@ -176,7 +176,7 @@ func lostState(name string) (track.State, bool) {
 func TestLostScopeIsListedInTheRegistry(t *testing.T) {
 	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
 	s.Defer("db pool", func(context.Context) error { return nil })
-	deferred := here(-1)
+	deferred := testkit.Here(-1)
 	h := cleanup.LoseScope(s)
 	defer h.Unregister()
 	st, ok := lostState(t.Name())
@@ -193,11 +193,11 @@ func TestLostScopeIsListedInTheRegistry(t *testing.T) {
 
 func TestLostScopeRecordNamesEveryStep(t *testing.T) {
 	s := cleanup.New(t.Name(), cleanup.Logger(slog.New(slog.DiscardHandler)))
-	created := here(-1)
+	created := testkit.Here(-1)
 	s.Defer("db pool", func(context.Context) error { return nil })
-	deferred := here(-1)
+	deferred := testkit.Here(-1)
 	s.Defer("cache", func(context.Context) error { return nil })
-	deferredCache := here(-1)
+	deferredCache := testkit.Here(-1)
 	h := cleanup.LoseScope(s)
 	defer h.Unregister()
 	defer s.Close(context.Background())

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/testkit"
 )
 
 func TestNewHoldsInitialAsVersion1(t *testing.T) {
 	before := time.Now()
-	site := here(1)
+	site := testkit.Here(1)
 	g := guard.New("config", 42)
 	s := g.Load()
 	if s.Value != 42 || s.Version != 1 || s.Writer != "" {
@@ -34,7 +35,7 @@ func TestCompareAndSwapCommitsNextVersion(t *testing.T) {
 	ctx := taskCtx(t, "app/loader")
 	for i, want := range []string{"b", "c", "d"} {
 		base := g.Load().Version
-		site := here(1)
+		site := testkit.Here(1)
 		s, err := g.CompareAndSwap(ctx, base, want)
 		if err != nil {
 			t.Fatalf("CompareAndSwap #%d: %v", i, err)
@@ -56,11 +57,11 @@ func TestLostUpdateIsCaught(t *testing.T) {
 	a, b := taskCtx(t, "app/a"), taskCtx(t, "app/b")
 	readA, readB := g.Load(), g.Load()
 
-	siteB := here(1)
+	siteB := testkit.Here(1)
 	if _, err := g.CompareAndSwap(b, readB.Version, readB.Value+5); err != nil {
 		t.Fatalf("first write: %v", err)
 	}
-	siteA := here(1)
+	siteA := testkit.Here(1)
 	cur, err := g.CompareAndSwap(a, readA.Version, readA.Value+1)
 
 	var ce *guard.ConflictError
@@ -90,9 +91,9 @@ func TestConflictMessageOutsideTasks(t *testing.T) {
 	g := guard.New("n", 0)
 	ctx := context.Background()
 	s := g.Load()
-	siteW := here(1)
+	siteW := testkit.Here(1)
 	g.CompareAndSwap(ctx, s.Version, 1)
-	siteL := here(1)
+	siteL := testkit.Here(1)
 	_, err := g.CompareAndSwap(ctx, s.Version, 2)
 	want := fmt.Sprintf(`guard "n": stale write at %s: based on v1, but v2 is current, written outside any task at %s`, siteL, siteW)
 	if err == nil || err.Error() != want {
@@ -134,7 +135,7 @@ func TestUpdateCommitsFnResult(t *testing.T) {
 	g := guard.New("counter", 0)
 	ctx := taskCtx(t, "app/counter")
 	for i := 1; i <= 3; i++ {
-		site := here(1)
+		site := testkit.Here(1)
 		s, err := g.Update(ctx, inc)
 		if err != nil {
 			t.Fatal(err)
@@ -183,7 +184,7 @@ func conflicting(t *testing.T, g *guard.Guard[int], n int, runs *int) func(int) 
 func TestUpdateNoRetryReturnsFirstConflict(t *testing.T) {
 	g := guard.New("scores", 0)
 	runs := 0
-	site := here(1)
+	site := testkit.Here(1)
 	cur, err := g.Update(taskCtx(t, "app/a"), conflicting(t, g, 1, &runs), guard.NoRetry())
 	var ce *guard.ConflictError
 	if !errors.As(err, &ce) {
@@ -315,7 +316,7 @@ func TestValidatorRefusesBeforeCommit(t *testing.T) {
 	g := guard.New("balance", 10, guard.WithValidator(nonNegative), guard.WithValidator(even))
 	ctx := taskCtx(t, "app/pay")
 
-	site := here(1)
+	site := testkit.Here(1)
 	cur, err := g.CompareAndSwap(ctx, 1, -2)
 	if !errors.Is(err, errNegative) || errors.Is(err, guard.ErrConflict) {
 		t.Fatalf("CompareAndSwap(-2): err = %v, want the validator's error", err)

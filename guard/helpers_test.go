@@ -2,8 +2,6 @@ package guard_test
 
 import (
 	"context"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +13,6 @@ import (
 // will provide it.
 func taskCtx(t testing.TB, path string) context.Context {
 	return track.WithTask(t.Context(), &track.Task{Path: path})
-}
-
-// here returns "file.go:LINE" for the line that calls it, plus delta lines.
-func here(delta int) string {
-	_, file, line, _ := runtime.Caller(1)
-	return file[strings.LastIndexByte(file, '/')+1:] + ":" + strconv.Itoa(line+delta)
 }
 
 // mustPanic runs f and returns its panic message, failing if it does not

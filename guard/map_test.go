@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 
 	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/testkit"
 )
 
 func TestMapMissingKeyIsVersion0(t *testing.T) {
@@ -20,7 +21,7 @@ func TestMapMissingKeyIsVersion0(t *testing.T) {
 	if err != nil || s != (guard.Snapshot[int]{}) {
 		t.Fatalf("Load(missing) = %+v, %v; want the zero snapshot", s, err)
 	}
-	site := here(1)
+	site := testkit.Here(1)
 	s, err = m.Update(taskCtx(t, "app/a"), "alice", inc)
 	if err != nil || s.Value != 1 || s.Version != 1 || s.Writer != "app/a" || s.Site.String() != site {
 		t.Fatalf("first Update = %+v, %v; want 1 at v1 by app/a at %s", s, err, site)
@@ -56,9 +57,9 @@ func TestMapConflictNamesTheKey(t *testing.T) {
 	m.Update(a, "alice", inc)
 	sa, _ := m.Load(a, "alice")
 	sb, _ := m.Load(b, "alice")
-	siteB := here(1)
+	siteB := testkit.Here(1)
 	m.CompareAndSwap(b, "alice", sb.Version, sb.Value+10)
-	siteA := here(1)
+	siteA := testkit.Here(1)
 	cur, err := m.CompareAndSwap(a, "alice", sa.Version, sa.Value+1)
 	var ce *guard.ConflictError
 	if !errors.As(err, &ce) || ce.Key != "alice" || ce.Guard != "scores" || ce.Writer != "app/b" || ce.Task != "app/a" {
@@ -305,15 +306,15 @@ func TestMapOnAStore(t *testing.T) {
 	store := &textStore[string, int]{}
 	m := guard.NewMapIn("scores", store)
 	a, b := taskCtx(t, "app/a"), taskCtx(t, "app/b")
-	siteB := here(1)
+	siteB := testkit.Here(1)
 	m.Update(b, "alice", inc)
 	s, err := m.Load(a, "alice")
 	if err != nil || s.Value != 1 || s.Writer != "app/b" || s.Site.String() != siteB {
 		t.Fatalf("Load through the store = %+v (site %s), %v; want writer and site from the text row", s, s.Site, err)
 	}
-	siteB2 := here(1)
+	siteB2 := testkit.Here(1)
 	m.Update(b, "alice", inc)
-	siteA := here(1)
+	siteA := testkit.Here(1)
 	_, err = m.CompareAndSwap(a, "alice", s.Version, 50)
 	want := fmt.Sprintf(`guard "scores" key "alice": stale write by app/a at %s: based on v1, but v2 is current, written by app/b at %s`, siteA, siteB2)
 	if err == nil || err.Error() != want {

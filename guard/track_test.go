@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -27,7 +28,7 @@ func counters(st track.State) string { return fmt.Sprint(st.Counters) }
 
 func TestGuardInLeakReport(t *testing.T) {
 	name := t.Name()
-	site := here(1)
+	site := testkit.Here(1)
 	g := guard.New(name, 0)
 	st := stateOf(t, name)
 	if st.Kind != track.KindGuard || st.Site.String() != site || st.Created.IsZero() {
@@ -42,9 +43,9 @@ func TestGuardInLeakReport(t *testing.T) {
 
 	a, b := taskCtx(t, "app/a"), taskCtx(t, "app/b")
 	s := g.Load()
-	siteB := here(1)
+	siteB := testkit.Here(1)
 	g.CompareAndSwap(b, s.Version, 1)
-	siteA := here(1)
+	siteA := testkit.Here(1)
 	g.CompareAndSwap(a, s.Version, 2)
 
 	st = stateOf(t, name)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tether-go/tether/internal/stack"
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -55,7 +56,7 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 	if !labels && (b.unmatched > 0 || ix.hasTasks) {
 		unmatched := ""
 		if b.unmatched > 0 {
-			unmatched = plural(b.unmatched, "task goroutine") + " could not be matched either, so their tasks are " +
+			unmatched = text.Count(b.unmatched, "task goroutine", "task goroutines") + " could not be matched either, so their tasks are " +
 				"listed without their goroutine's stack and wait reason; "
 		}
 		r.Notes = append(r.Notes, "the goroutine dump has no pprof labels (GODEBUG tracebacklabels=1 is not set): "+

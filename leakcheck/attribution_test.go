@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/leakcheck"
 )
@@ -15,7 +16,7 @@ import (
 // goroutines are listed on their own.
 func TestTaskGoroutineAttribution(t *testing.T) {
 	const task = `app/w<1>"x"`
-	site, line := here()
+	site, line := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindGroup, Name: "app",
 		Items: []track.Item{{Kind: track.ItemTask, Name: task, Owner: task, Since: time.Now(), State: "running", Site: site}},

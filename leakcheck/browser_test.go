@@ -272,7 +272,7 @@ func plantService(t *testing.T) {
 	forgotten := supervise.New(ctx, imgName, supervise.Logger(quiet))
 	forgotten.Go("quick", func(context.Context) error { return nil })
 	go func() { <-stop }() // an unsupervised goroutine
-	site, _ := here()
+	site, _ := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindGroup, Name: "stand-in", Site: site, Created: time.Now(),
 		Items: []track.Item{{Kind: track.ItemTask, Name: "stand-in/" + scriptName, Since: time.Now().Add(-time.Minute), State: "running", Site: site}},

@@ -8,6 +8,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 var (
@@ -47,7 +49,7 @@ func Handler() http.Handler {
 				if d <= 0 {
 					return ""
 				}
-				return fmtAge(d)
+				return text.Round(d).String()
 			},
 			"key": Entry.key,
 		}).Parse(pageHTML)),

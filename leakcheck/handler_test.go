@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/leakcheck"
 )
@@ -31,7 +32,7 @@ func get(t *testing.T, srv *httptest.Server, path string) (int, string, string) 
 
 func TestHandler(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
-	site, _ := here()
+	site, _ := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindGroup, Name: "app",
 		Items: []track.Item{{Kind: track.ItemTask, Name: "app/" + evil, Owner: "app/" + evil, Since: time.Now(), State: "running", Site: site}},

@@ -36,15 +36,6 @@ func keepGODEBUG(t *testing.T) {
 	t.Setenv("GODEBUG", os.Getenv("GODEBUG"))
 }
 
-// here returns the site of its call and that call's line, the way a pool's
-// Acquire captures the line that called it.
-//
-//go:noinline
-func here() (track.Site, int) {
-	_, _, line, _ := runtime.Caller(1)
-	return track.Caller(0), line
-}
-
 // leakGoroutine starts a goroutine, under the given pprof labels if any,
 // that blocks until the test ends. It returns the line of the go statement.
 func leakGoroutine(t *testing.T, labels ...string) int {

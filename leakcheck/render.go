@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 // textStack is how many frames of a goroutine String prints; JSON keeps
 // more.
 const textStack = 6
 
-// String renders the report for a person: a summary line, then the entries
+// String renders the report for a person: a summary line, then the
+// problems pools, groups and scopes found about themselves, then the entries
 // grouped by the task that owns them (groups ordered by their oldest entry,
 // entries oldest first), each with the file:line and function where it
 // began, then guard conflicts and notes. For a given state the text is the
@@ -29,7 +31,16 @@ func (r *Report) String() string {
 	}
 	var groups []*ownerGroup
 	byOwner := make(map[string]*ownerGroup)
+	// Problems are findings of a pool, group or scope about itself (leases
+	// collected unreleased, a group never waited): they come first, under
+	// their object, not under the task that created it. A problem's text
+	// may name the tasks involved; it is not owned by them either.
+	problems := &ownerGroup{}
 	for _, e := range r.Entries {
+		if e.Kind == KindProblem {
+			problems.entries = append(problems.entries, e)
+			continue
+		}
 		key := e.Owner
 		switch {
 		case e.Kind == KindTask:
@@ -45,9 +56,14 @@ func (r *Report) String() string {
 		}
 		g.entries = append(g.entries, e)
 	}
+	if len(problems.entries) > 0 {
+		groups = append([]*ownerGroup{problems}, groups...)
+	}
 	for _, g := range groups {
 		b.WriteString("\n")
-		if role, ok := strings.CutPrefix(g.owner, "\x00"); ok {
+		if g == problems {
+			b.WriteString("problems found by pools, groups and scopes\n")
+		} else if role, ok := strings.CutPrefix(g.owner, "\x00"); ok {
 			b.WriteString("tasks named " + strconv.Quote(role) + "\n")
 		} else if g.owner == "" {
 			b.WriteString("not owned by any task\n")
@@ -117,7 +133,7 @@ func (r *Report) writeRunFailures(b *strings.Builder) {
 			first = false
 		}
 		fmt.Fprintf(b, "  group %q: %s (returned to their callers); the last %d:\n",
-			o.Name, plural(int(n), "Run call")+" failed", len(last))
+			o.Name, text.Count(int(n), "Run call", "Run calls")+" failed", len(last))
 		for _, e := range last {
 			fmt.Fprintf(b, "    task %q %s: %s\n", e.Name, escape(e.State), escape(e.Detail))
 		}
@@ -196,21 +212,21 @@ func (r *Report) Summary() string {
 		n := counts[k]
 		switch k.kind {
 		case KindLease:
-			parts = append(parts, fmt.Sprintf("%s held in pool %q", plural(n, "lease"), k.object))
+			parts = append(parts, fmt.Sprintf("%s held in pool %q", text.Count(n, "lease", "leases"), k.object))
 		case KindWaiter:
-			parts = append(parts, fmt.Sprintf("%s waiting on pool %q", plural(n, "caller"), k.object))
+			parts = append(parts, fmt.Sprintf("%s waiting on pool %q", text.Count(n, "caller", "callers"), k.object))
 		case KindTask:
-			parts = append(parts, plural(n, "task")+" still running")
+			parts = append(parts, text.Count(n, "task", "tasks")+" still running")
 		case KindGoroutine:
-			parts = append(parts, plural(n, "goroutine")+" started inside tasks")
+			parts = append(parts, text.Count(n, "goroutine", "goroutines")+" started inside tasks")
 		case KindUnsupervised:
-			parts = append(parts, plural(n, "unsupervised goroutine"))
+			parts = append(parts, text.Count(n, "unsupervised goroutine", "unsupervised goroutines"))
 		case KindBackground:
-			parts = append(parts, plural(n, "background goroutine")+" of "+escape(k.object))
+			parts = append(parts, text.Count(n, "background goroutine", "background goroutines")+" of "+escape(k.object))
 		case KindStep:
-			parts = append(parts, fmt.Sprintf("%s not run in scope %q", plural(n, "cleanup step"), k.object))
+			parts = append(parts, fmt.Sprintf("%s not run in scope %q", text.Count(n, "cleanup step", "cleanup steps"), k.object))
 		default:
-			parts = append(parts, plural(n, escape(k.kind)))
+			parts = append(parts, text.Count(n, escape(k.kind), escape(k.kind)+"s"))
 		}
 	}
 	parts = append(parts, problems...)
@@ -225,13 +241,6 @@ func running(n int) string {
 	return strconv.Itoa(n) + " running"
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // describe renders one entry on one line. Every string that comes from a
 // user (task, pool, scope and step names, states and details objects
 // report) is quoted or escaped, so a name cannot forge report lines.
@@ -243,7 +252,7 @@ func (e Entry) describe() string {
 	}
 	age := ""
 	if e.Age > 0 {
-		age = fmtAge(e.Age)
+		age = text.Round(e.Age).String()
 	}
 	state := escape(e.State)
 	switch e.Kind {
@@ -358,17 +367,4 @@ func escape(s string) string {
 		}
 	}
 	return s
-}
-
-// fmtAge rounds an age for people: "1.5s", "250ms", "3m20s".
-func fmtAge(d time.Duration) string {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Microsecond).String()
 }

@@ -3,6 +3,7 @@ package leakcheck_test
 import (
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,9 @@ func TestReportStringGolden(t *testing.T) {
 				Site: f("main.go", 22, "example.com/app.main")},
 			{Kind: leakcheck.KindProblem, ObjectKind: "group", ObjectName: "app/batch", State: "never waited (3 tasks finished)",
 				Site: f("batch.go", 14, "example.com/app.batch")},
+			{Kind: leakcheck.KindProblem, ObjectKind: "pool", ObjectName: "db",
+				State: "2 leases garbage-collected without Release (resources closed): 2 acquired at http.go:20 by task app/http",
+				Site:  f("main.go", 18, "example.com/app.main")},
 		},
 		Info: []leakcheck.Entry{{Kind: leakcheck.KindConflict, ObjectKind: "guard", ObjectName: "scores",
 			Detail: "app/a (score.go:31) lost to app/b (score.go:31)"}},
@@ -62,4 +66,33 @@ func TestReportStringGolden(t *testing.T) {
 		Notes:   []string{"an example note"},
 	}
 	golden(t, "report.golden", r.String())
+}
+
+// TestReportStringListsEachEntryOnceWhereItBelongs: a problem a pool
+// reports about leases a task lost names that task, but the task does not
+// own the problem, and nothing about it is "not owned by any task": it is
+// listed once, among the problems, and the task's own entries stay under
+// the task.
+func TestReportStringListsEachEntryOnceWhereItBelongs(t *testing.T) {
+	problem := "1 lease garbage-collected without Release (resources closed): 1 acquired at h.go:9 by task app/http"
+	r := &leakcheck.Report{Entries: []leakcheck.Entry{
+		{Kind: leakcheck.KindTask, ObjectKind: "group", ObjectName: "app", Name: "app/http", Owner: "app/http", State: "running"},
+		{Kind: leakcheck.KindProblem, ObjectKind: "pool", ObjectName: "db", State: problem},
+	}}
+	text := r.String()
+	_, body, _ := strings.Cut(text, "\n") // past the summary, which counts each entry once too
+	if n := strings.Count(body, problem); n != 1 {
+		t.Errorf("the problem is listed %d times, want once:\n%s", n, text)
+	}
+	if strings.Contains(text, "not owned by any task") {
+		t.Errorf("a report whose only unowned entry is a pool's problem has a \"not owned by any task\" section:\n%s", text)
+	}
+	for _, want := range []string{
+		"\nproblems found by pools, groups and scopes\n  pool \"db\": " + problem + ", created at unknown site\n",
+		"\ntask \"app/http\"\n  task \"app/http\": running, started at unknown site\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report:\n%s\nwant it to contain:\n%s", text, want)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/leakcheck"
 )
@@ -34,11 +35,11 @@ func findEntry(r *leakcheck.Report, kind, owner string, line int) *leakcheck.Ent
 
 func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
 	keepGODEBUG(t)
-	leaseSite, leaseLine := here()
-	waitSite, waitLine := here()
-	stepSite, stepLine := here()
-	groupSite, groupLine := here()
-	conflictSite, _ := here()
+	leaseSite, leaseLine := testkit.HereSite()
+	waitSite, waitLine := testkit.HereSite()
+	stepSite, stepLine := testkit.HereSite()
+	groupSite, groupLine := testkit.HereSite()
+	conflictSite, _ := testkit.HereSite()
 	acquired := time.Now().Add(-3 * time.Second)
 	register(t, track.State{
 		Kind: track.KindPool, Name: "db",
@@ -130,7 +131,7 @@ func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
 }
 
 func TestSnapshotJSONFieldNames(t *testing.T) {
-	site, _ := here()
+	site, _ := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindPool, Name: "json-pool",
 		Counters: []track.Counter{{Name: "in_use", Value: 1}},
@@ -177,7 +178,7 @@ func TestSnapshotJSONFieldNames(t *testing.T) {
 
 func TestIgnoreOptions(t *testing.T) {
 	line := leakGoroutine(t)
-	site, leaseLine := here()
+	site, leaseLine := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindPool, Name: "ignored-pool",
 		Items: []track.Item{{Kind: track.ItemLease, Name: "#1", Since: time.Now(), State: "held", Site: site}},

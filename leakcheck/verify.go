@@ -5,10 +5,11 @@ import (
 	"io"
 	"maps"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tether-go/tether/internal/retry"
 )
 
 // TestingT is the part of *testing.T (and testing.TB) that [VerifyNone]
@@ -58,24 +59,23 @@ func VerifyNone(t TestingT, opts ...Option) {
 			}
 		}
 	}
-	pause := time.Microsecond
-	for {
-		r := snapshot(s, nil)
-		mine, others := splitByTest(r.Entries, test)
-		if len(mine) == 0 || !time.Now().Before(deadline) {
-			if len(others) > 0 {
-				t.Logf("leakcheck: not counted against %s, because other tests started them:\n%s",
-					test, others.String())
-			}
-			if len(mine) > 0 {
-				r.Entries = mine
-				t.Errorf("leakcheck: %s left things running or held:\n%s", test, r.String())
-			}
-			return
-		}
-		runtime.Gosched()
-		time.Sleep(pause)
-		pause = min(2*pause, 100*time.Millisecond)
+	var (
+		r      *Report
+		mine   []Entry
+		others foreignEntries
+	)
+	retry.Until(deadline, time.Microsecond, func() bool {
+		r = snapshot(s, nil)
+		mine, others = splitByTest(r.Entries, test)
+		return len(mine) == 0
+	})
+	if len(others) > 0 {
+		t.Logf("leakcheck: not counted against %s, because other tests started them:\n%s",
+			test, others.String())
+	}
+	if len(mine) > 0 {
+		r.Entries = mine
+		t.Errorf("leakcheck: %s left things running or held:\n%s", test, r.String())
 	}
 }
 
@@ -175,21 +175,15 @@ func verifyTestMain(m TestingM, w io.Writer, s *settings) int {
 	if code != 0 {
 		return code
 	}
-	deadline := time.Now().Add(s.maxWait)
-	pause := time.Microsecond
-	for {
-		r := snapshot(s, nil)
-		if r.Clean() {
-			return 0
-		}
-		if !time.Now().Before(deadline) {
-			writeByTest(w, r)
-			return 1
-		}
-		runtime.Gosched()
-		time.Sleep(pause)
-		pause = min(2*pause, 100*time.Millisecond)
+	var r *Report
+	if retry.Until(time.Now().Add(s.maxWait), time.Microsecond, func() bool {
+		r = snapshot(s, nil)
+		return r.Clean()
+	}) {
+		return 0
 	}
+	writeByTest(w, r)
+	return 1
 }
 
 // writeByTest writes r as one report per test that left something behind,

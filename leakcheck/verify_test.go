@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/leakcheck"
 )
@@ -55,7 +56,7 @@ func TestVerifyNoneReportsTheLeakWithItsLine(t *testing.T) {
 // this test's name as its owner, and the other test is not failed.
 func TestVerifyNoneDoesNotBlameTheNextTest(t *testing.T) {
 	leakGoroutine(t)
-	site, _ := here()
+	site, _ := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindPool, Name: "db",
 		Items: []track.Item{{Kind: track.ItemLease, Name: "#1", Since: time.Now(), State: "held", Site: site}},
@@ -137,7 +138,7 @@ func TestVerifyTestMain(t *testing.T) {
 // named for: each is reported under its own heading, the unnamed last.
 func TestVerifyTestMainNamesEachTest(t *testing.T) {
 	leakGoroutine(t)
-	site, _ := here()
+	site, _ := testkit.HereSite()
 	register(t, track.State{
 		Kind: track.KindPool, Name: "named-pool",
 		Items: []track.Item{{Kind: track.ItemLease, Name: "#1", Since: time.Now(), State: "held", Site: site}},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/pool"
 )
 
@@ -28,7 +29,7 @@ func TestOnLeakAndLoggerPanicsAreRecovered(t *testing.T) {
 			LeakAfter: time.Second,
 			Logger:    slog.New(panicking{}),
 			OnLeak: func(pool.Leak) {
-				line = here()
+				line = testkit.Here(0)
 				panic("alerting is down")
 			},
 		})

@@ -3,18 +3,10 @@ package pool_test
 import (
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// here returns "file.go:LINE" of its caller, to compare with acquire sites.
-func here() string {
-	_, file, line, _ := runtime.Caller(1)
-	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
-}
 
 // wantPanic runs f and returns the panic message, failing if f returns.
 func wantPanic(t *testing.T, what string, f func()) (msg string) {

@@ -3,7 +3,6 @@ package pool_test
 import (
 	"context"
 	"errors"
-	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
 )
@@ -21,7 +21,7 @@ func TestWatchdogReportsAtLeakAfterExactlyOnce(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2, LeakAfter: 5 * time.Second})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/slow"})
 		time.Sleep(1500 * time.Millisecond) // not on a watchdog tick
-		l1, site1 := e.MustAcquire(t, ctx), here()
+		l1, site1 := e.MustAcquire(t, ctx), testkit.Here(0)
 		time.Sleep(2 * time.Second)
 		l2 := e.MustAcquire(t, t.Context())
 
@@ -108,7 +108,7 @@ func TestShutdownReclaimsAtDeadline(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/forgetful"})
 		l, err := e.Pool.Acquire(ctx)
-		site := "leak_test.go:" + strconv.Itoa(lineOf(here())-1)
+		site := "leak_test.go:" + strconv.Itoa(lineOf(testkit.Here(0))-1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestShutdownReportsCloseThatHangs(t *testing.T) {
 //go:noinline
 func leakOne(t *testing.T, p *pool.Pool[*pooltest.Res]) (site string) {
 	_, err := p.Acquire(t.Context())
-	site = "leak_test.go:" + itoa(lineOf(here())-1)
+	site = "leak_test.go:" + itoa(lineOf(testkit.Here(0))-1)
 	if err != nil {
 		t.Fatal(err)
 	}

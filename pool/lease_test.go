@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/pool"
 )
 
@@ -51,7 +52,7 @@ func TestStaleLeaseCannotTouchAnotherHoldersResource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 1})
 		stale, err := e.Pool.Acquire(t.Context())
-		staleSite := "lease_test.go:" + strconv.Itoa(lineOf(here())-1)
+		staleSite := "lease_test.go:" + strconv.Itoa(lineOf(testkit.Here(0))-1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -396,14 +396,14 @@ func TestLeasesAndRegistry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "registry-test", MaxSize: 2})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/worker"})
-		l1, site1 := e.MustAcquire(t, ctx), here()
+		l1, site1 := e.MustAcquire(t, ctx), testkit.Here(0)
 		time.Sleep(2 * time.Second)
-		l2, site2 := e.MustAcquire(t, t.Context()), here()
+		l2, site2 := e.MustAcquire(t, t.Context()), testkit.Here(0)
 		time.Sleep(time.Second)
 		waited := make(chan *pool.Lease[*pooltest.Res])
 		var siteW string
 		go func() {
-			siteW = "pool_test.go:" + strconv.Itoa(lineOf(here())+1) // the Acquire is on the next line
+			siteW = "pool_test.go:" + strconv.Itoa(lineOf(testkit.Here(0))+1) // the Acquire is on the next line
 			l, err := e.Pool.Acquire(ctx)
 			if err != nil {
 				t.Error(err)

@@ -73,7 +73,7 @@ func TestPostgresLeakedConnectionIsClosed(t *testing.T) {
 //go:noinline
 func leakConn(t *testing.T, p *pool.Pool[*pgx.Conn]) (uint32, string) {
 	l, err := p.Acquire(t.Context())
-	site := fmt.Sprintf("postgres_test.go:%d", lineOf(here())-1) // the line above
+	site := fmt.Sprintf("postgres_test.go:%d", lineOf(testkit.Here(0))-1) // the line above
 	if err != nil {
 		t.Fatal(err)
 	}

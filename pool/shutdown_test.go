@@ -125,7 +125,7 @@ func TestShutdownNamesConstructorsStillRunning(t *testing.T) {
 //go:noinline
 func dropLease(t *testing.T, p *pool.Pool[*pooltest.Res]) (site string) {
 	_, err := p.Acquire(t.Context())
-	site = "shutdown_test.go:" + itoa(lineOf(here())-1)
+	site = "shutdown_test.go:" + itoa(lineOf(testkit.Here(0))-1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestReclaimedLeakStillFailsLeakcheck(t *testing.T) {
 		defer cancel()
 		defer p.Shutdown(ctx) // like `defer p.Close()`: the error is discarded
 		l, err := p.Acquire(ctx)
-		site = "shutdown_test.go:" + itoa(lineOf(here())-1)
+		site = "shutdown_test.go:" + itoa(lineOf(testkit.Here(0))-1)
 		if err != nil {
 			t.Fatal(err)
 		}

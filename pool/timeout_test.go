@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
 )
@@ -16,9 +17,9 @@ func TestAcquireTimesOutExactlyAndNamesHolders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := pooltest.New(t, pool.Config[*pooltest.Res]{Name: "db", MaxSize: 2, AcquireTimeout: 3 * time.Second})
 		task := track.WithTask(t.Context(), &track.Task{Path: "app/http/handler"})
-		l1, site1 := e.MustAcquire(t, task), here()
+		l1, site1 := e.MustAcquire(t, task), testkit.Here(0)
 		time.Sleep(5 * time.Second)
-		l2, site2 := e.MustAcquire(t, t.Context()), here()
+		l2, site2 := e.MustAcquire(t, t.Context()), testkit.Here(0)
 		time.Sleep(time.Second)
 
 		start := time.Now()

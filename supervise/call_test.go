@@ -108,9 +108,9 @@ func TestRunPanicIsTheCallersAndDoesNotCancelTheGroup(t *testing.T) {
 			return nil
 		})
 		var panicLine string
-		runLine := here(1)
+		runLine := testkit.Here(1)
 		err := g.Run(context.Background(), "handler", func(ctx context.Context) error {
-			panicLine = here(1)
+			panicLine = testkit.Here(1)
 			panic("bad request")
 		})
 		var te *supervise.TaskError
@@ -149,7 +149,7 @@ func TestRunErrorIsReportedOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		g := supervise.New(context.Background(), "app", rec.options()...)
-		line := here(1)
+		line := testkit.Here(1)
 		err := g.Run(context.Background(), "job", func(context.Context) error { time.Sleep(time.Second); return errBoom })
 		var te *supervise.TaskError
 		if !errors.As(err, &te) || te.Err != errBoom || te.Site != line || te.End.Sub(te.Start) != time.Second {

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
+	"github.com/tether-go/tether/internal/errlist"
+	"github.com/tether-go/tether/internal/text"
 )
 
 // Sentinel errors, matched with errors.Is; they may be wrapped.
@@ -68,7 +69,7 @@ func (e *TaskError) write(b *strings.Builder) {
 		return
 	}
 	if !e.End.IsZero() {
-		fmt.Fprintf(b, " failed after %v", round(e.End.Sub(e.Start)))
+		fmt.Fprintf(b, " failed after %v", text.Round(e.End.Sub(e.Start)))
 	} else {
 		b.WriteString(" failed")
 	}
@@ -126,7 +127,7 @@ type stopError struct {
 
 func (e *stopError) Error() string {
 	msg := fmt.Sprintf("supervise: task %q (started at %s, running %v) did not stop within %v of Shutdown",
-		e.Task, e.Site, round(e.Running), round(e.Waited))
+		e.Task, e.Site, text.Round(e.Running), text.Round(e.Waited))
 	if e.Stack != "" {
 		msg += "; its goroutines:\n\t" + indent(e.Stack, "\t")
 	}
@@ -158,13 +159,7 @@ func (e *shutdownError) Is(target error) bool { return target == ErrShutdown }
 
 // aggregate returns errs as one error listing each, or nil.
 func aggregate(group string, errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	m := &multierror.Error{Errors: errs, ErrorFormat: func(es []error) string {
-		if len(es) == 1 {
-			return es[0].Error()
-		}
+	return errlist.Join(errs, func(es []error) string {
 		var n [3]int // failed, did not stop, other
 		for _, err := range es {
 			switch err.(type) {
@@ -179,37 +174,16 @@ func aggregate(group string, errs []error) error {
 		var parts []string
 		for i, what := range [3][2]string{{"task failed", "tasks failed"}, {"task did not stop", "tasks did not stop"}, {"other error", "other errors"}} {
 			if n[i] > 0 {
-				parts = append(parts, plural(n[i], what[0], what[1]))
+				parts = append(parts, text.Count(n[i], what[0], what[1]))
 			}
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "supervise: group %q: %s:", group, strings.Join(parts, ", "))
-		for _, err := range es {
-			b.WriteString("\n\t* ")
-			b.WriteString(indent(strings.TrimPrefix(err.Error(), "supervise: "), "\t  "))
-		}
-		return b.String()
-	}}
-	return m.ErrorOrNil()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
+		return fmt.Sprintf("supervise: group %q: %s:", group, strings.Join(parts, ", "))
+	}, func(err error) string {
+		return strings.TrimPrefix(err.Error(), "supervise: ")
+	})
 }
 
 // indent prefixes every line but the first with prefix.
 func indent(s, prefix string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
-}
-
-// round makes a measured duration readable: to the millisecond above a
-// millisecond. Durations in fake time (synctest) are exact already.
-func round(d time.Duration) time.Duration {
-	if d >= time.Millisecond {
-		return d.Round(time.Millisecond)
-	}
-	return d
 }

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/supervise"
 )
 
@@ -148,7 +149,7 @@ func (h panickingHandler) WithGroup(string) slog.Handler      { return h }
 func TestPanickingHookIsRecoveredAndReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		hookLine := here(3)
+		hookLine := testkit.Here(3)
 		hook := func(e supervise.Event) {
 			if e.Kind == supervise.Started {
 				panic("hook broke")

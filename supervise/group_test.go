@@ -3,7 +3,6 @@ package supervise_test
 import (
 	"context"
 	"errors"
-	"github.com/tether-go/tether/internal/testkit"
 	"maps"
 	"runtime"
 	"runtime/pprof"
@@ -15,6 +14,7 @@ import (
 	"testing/synctest"
 
 	"github.com/tether-go/tether/cleanup"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
@@ -141,7 +141,7 @@ func TestFirstFailureCancelsSiblingsWithTheCause(t *testing.T) {
 		})
 		synctest.Wait()
 		g.Go("fails", func(context.Context) error { return errBoom })
-		line := here(-1)
+		line := testkit.Here(-1)
 		err := g.Wait()
 
 		var te *supervise.TaskError
@@ -196,7 +196,7 @@ func TestTaskErrorFields(t *testing.T) {
 			synctestSleep(3)
 			return errBoom
 		})
-		site := here(-4)
+		site := testkit.Here(-4)
 		var te *supervise.TaskError
 		if err := g.Wait(); !errors.As(err, &te) {
 			t.Fatalf("Wait = %v, want a *TaskError", err)
@@ -222,8 +222,8 @@ func TestPanicSurfacesOnceWithTaskAndLine(t *testing.T) {
 			_ = s[3] // index out of range
 			return nil
 		})
-		panicLine := here(-3)
-		goLine := here(-6)
+		panicLine := testkit.Here(-3)
+		goLine := testkit.Here(-6)
 		err := g.Wait()
 
 		panics := rec.eventsOf(supervise.Panicked)
@@ -402,7 +402,7 @@ func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
 	g := supervise.New(context.Background(), "app", quiet())
 	var line string
 	g.Go("misuse", func(ctx context.Context) error {
-		line = here(1)
+		line = testkit.Here(1)
 		cleanup.New("") // panics inside package cleanup
 		return nil
 	})

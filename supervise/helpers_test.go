@@ -2,23 +2,14 @@ package supervise_test
 
 import (
 	"context"
-	"fmt"
-	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
-
-// here returns "file.go:LINE" of its caller, plus delta lines.
-func here(delta int) string {
-	_, file, line, _ := runtime.Caller(1)
-	return fmt.Sprintf("%s:%d", filepath.Base(file), line+delta)
-}
 
 // recorder collects events (OnEvent) and log records (Logger).
 type recorder struct {

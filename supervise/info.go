@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -116,13 +117,10 @@ func (g *Group) describe() track.State {
 		st.Items = append(st.Items, runFailureItem(te, owner))
 	}
 	if !g.finished && live == 0 && g.started > 0 {
-		st.Problems = append(st.Problems, "never waited ("+plural(int(g.started), "task", "tasks")+" finished)")
+		st.Problems = append(st.Problems, "never waited ("+text.Count(g.started, "task", "tasks")+" finished)")
 	}
 	if f := fail; f != nil && len(f.errs) > f.observed {
-		st.Problems = append(st.Problems, plural(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
-	}
-	if g.finished && live > 0 {
-		st.Problems = append(st.Problems, plural(live, "task", "tasks")+" still running after Shutdown")
+		st.Problems = append(st.Problems, text.Count(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
 	return st
 }
@@ -212,7 +210,7 @@ func reportUnobserved(f *failures) {
 		Created: f.created,
 		Site:    f.site,
 		Problems: []string{fmt.Sprintf("garbage-collected without Wait (created at %s): %s never observed: %s",
-			site, plural(n, "failure", "failures"), strings.Join(firstLines(msgs), "; "))},
+			site, text.Count(n, "failure", "failures"), strings.Join(firstLines(msgs), "; "))},
 	})
 	if f.onLost != nil {
 		f.onLost(h)
@@ -225,7 +223,7 @@ func reportUnobserved(f *failures) {
 	// must not crash the process. The lost record says the same.
 	defer func() { _ = recover() }()
 	l.Error(fmt.Sprintf("supervise: group %q created at %s was garbage-collected without Wait; %s never observed:\n\t%s",
-		f.group, site, plural(n, "failure", "failures"), strings.Join(msgs, "\n\t")),
+		f.group, site, text.Count(n, "failure", "failures"), strings.Join(msgs, "\n\t")),
 		slog.String("group", f.group),
 		slog.String("created", site),
 		slog.Int("failures", n))

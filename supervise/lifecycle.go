@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -223,7 +224,7 @@ func (g *Group) earlyError(early []string) error {
 	}
 	return &canceledError{
 		msg: fmt.Sprintf("supervise: group %q was cancelled by its parent context; %s stopped early or never started: %s",
-			g.path, plural(len(early), "task", "tasks"), strings.Join(early, ", ")),
+			g.path, text.Count(len(early), "task", "tasks"), strings.Join(early, ", ")),
 		cause: context.Cause(g.ctx),
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tether-go/tether/internal/retry"
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/leakcheck"
 )
 
@@ -202,7 +204,7 @@ func runMain(name string, run func(context.Context, *Group) error, m *mainSettin
 	}
 	if n, last := g.runFailures(); n > 0 {
 		// Not a failure of the service: each was returned to Run's caller.
-		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, plural(int(n), "Run call failed", "Run calls failed"), len(last))
+		fmt.Fprintf(m.stderr, "supervise: main %q: %s (each returned to its caller); the last %d:\n", name, text.Count(n, "Run call failed", "Run calls failed"), len(last))
 		for _, te := range last {
 			fmt.Fprintf(m.stderr, "\t* %s\n", strings.TrimPrefix(te.Error(), "supervise: "))
 		}
@@ -225,17 +227,12 @@ const settleFor = time.Second
 // settledReport takes leak reports until one is clean or settleFor has
 // passed, and returns the last.
 func settledReport(opts []leakcheck.Option) *leakcheck.Report {
-	deadline := time.Now().Add(settleFor)
-	pause := 100 * time.Microsecond
-	for {
-		r := leakcheck.Snapshot(opts...)
-		left := time.Until(deadline)
-		if r.Clean() || left <= 0 {
-			return r
-		}
-		time.Sleep(min(pause, left))
-		pause = min(2*pause, 100*time.Millisecond)
-	}
+	var r *leakcheck.Report
+	retry.Until(time.Now().Add(settleFor), 100*time.Microsecond, func() bool {
+		r = leakcheck.Snapshot(opts...)
+		return r.Clean()
+	})
+	return r
 }
 
 // tasksEnded returns a channel that is closed once the group has no live

@@ -2,7 +2,6 @@ package supervise_test
 
 import (
 	"context"
-	"github.com/tether-go/tether/internal/testkit"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
@@ -17,10 +17,10 @@ import (
 func TestGroupIsRegisteredWhileRunning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := track.WithTask(context.Background(), &track.Task{Path: "outside"})
-		newSite := here(1)
+		newSite := testkit.Here(1)
 		g := supervise.New(ctx, "reg", quiet())
 		release := make(chan struct{})
-		goSite := here(1)
+		goSite := testkit.Here(1)
 		g.Go("worker", func(ctx context.Context) error { <-release; return nil })
 		time.Sleep(time.Second)
 		synctest.Wait()
@@ -79,7 +79,7 @@ func TestUnwaitedGroupProblems(t *testing.T) {
 //
 //go:noinline
 func dropFailedGroup(name string, l *slog.Logger, fail bool, collected chan struct{}, lost chan track.Handle) (created string) {
-	created = here(1)
+	created = testkit.Here(1)
 	g := supervise.New(context.Background(), name, supervise.Logger(l), supervise.OnLost(func(h track.Handle) { lost <- h }))
 	done := make(chan struct{})
 	g.Go("task", func(context.Context) error {
@@ -140,7 +140,7 @@ func TestGroupCollectedWithUnseenFailuresIsReported(t *testing.T) {
 
 func TestLostGroupIsListedInTheRegistry(t *testing.T) {
 	h := supervise.LoseGroup(t.Name(), errBoom)
-	site := here(-1)
+	site := testkit.Here(-1)
 	defer h.Unregister()
 	st, ok := findGroup(t.Name())
 	if !ok || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "garbage-collected without Wait (created at ") ||

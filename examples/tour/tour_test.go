@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { testmain.Run(m) }
 // and checks that each section shows what tether really reported.
 func TestTour(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the tour takes about fifteen seconds")
+		t.Skip("the tour takes about ten seconds")
 	}
 	// The tour leaks on purpose (that is what it shows), and tether keeps
 	// a record of each pool that leaked: run it in a process of its own,
@@ -36,11 +36,22 @@ func TestTour(t *testing.T) {
 		"== 3/6 scores", "stale write by league/bonus",
 		"== 4/6 debugpage", `lease #`, "ledger/report", `db_client_connection_count{db_client_connection_pool_name="ledger-db",db_client_connection_state="used"} 1`,
 		"== 5/6 shutdown", "database shut down", "exit code 0; leak report clean", `task "shop/reaper"`,
-		"== 6/6 sessions", `acquire timed out`, "collected-while-held", "serves again",
+		"== 6/6 sessions", `acquire timed out`, "collected-while-held",
+		"the garbage collector found the 3 connections the handler forgot, and tether closed them",
+		"eve's request, which had failed, succeeds when sent again",
+		"problems found by pools, groups and scopes",
 		"Tour done",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tour output lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{
+		`group "shop" 1 task still running`, // said once, by the task itself
+		"expire eve:",                       // said in words a newcomer reads
+	} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("tour output has %q", unwanted)
 		}
 	}
 	if t.Failed() {

@@ -55,8 +55,12 @@
 //   - Keys are strings (or types whose underlying type is string); format
 //     other keys as text. Give each Map its own table.
 //   - The database is reached through [DB]: ExecContext and
-//     QueryRowContext, which *sql.DB, *sql.Conn and *sql.Tx have, and so
-//     does pool/sqltrack's tracked DB. Every statement runs on its own, in
+//     QueryRowContext returning *sql.Row, which *sql.DB, *sql.Conn and
+//     *sql.Tx have, and so does a pool/sqltrack Conn. A sqltrack.DB's
+//     QueryRowContext returns its own tracked Row, so pass its Raw() *sql.DB:
+//     the Store's statements are then not leases (each is one statement
+//     that holds a connection only while it runs, so there is nothing to
+//     leak). Every statement runs on its own, in
 //     autocommit; a Store never holds a transaction open. On a *sql.DB the
 //     Store prepares its three hot statements at New; [Store.Close]
 //     releases them.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,17 +14,12 @@ import (
 
 	"github.com/tether-go/tether/guard"
 	"github.com/tether-go/tether/guard/sqlstore"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 )
 
 func taskCtx(path string) context.Context {
 	return track.WithTask(context.Background(), &track.Task{Path: path})
-}
-
-// here returns "file.go:LINE" for the line that calls it, plus delta lines.
-func here(delta int) string {
-	_, file, line, _ := runtime.Caller(1)
-	return file[strings.LastIndexByte(file, '/')+1:] + ":" + strconv.Itoa(line+delta)
 }
 
 func inc(n int) (int, error) { return n + 1, nil }
@@ -44,7 +38,7 @@ func TestMapOnStore(t *testing.T) {
 			t.Fatalf("Load(missing) = %+v, %v; want the zero snapshot", s, err)
 		}
 		before := time.Now().Add(-time.Second)
-		siteB := here(1)
+		siteB := testkit.Here(1)
 		s, err := m.Update(bb, "ada", inc)
 		if err != nil || s.Value != 1 || s.Version != 1 || s.Writer != "app/b" || s.Process != store.Process() {
 			t.Fatalf("first Update = %+v, %v", s, err)
@@ -58,9 +52,9 @@ func TestMapOnStore(t *testing.T) {
 			t.Fatalf("Process() = %q, want %q", store.Process(), want)
 		}
 
-		siteB2 := here(1)
+		siteB2 := testkit.Here(1)
 		m.Update(bb, "ada", inc)
-		siteA := here(1)
+		siteA := testkit.Here(1)
 		cur, err := m.CompareAndSwap(a, "ada", got.Version, 50)
 		want := fmt.Sprintf(`guard "scores" key "ada": stale write by app/a at %s: based on v1, but v2 is current, written by app/b at %s (%s)`,
 			siteA, siteB2, store.Process())

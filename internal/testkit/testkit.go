@@ -5,7 +5,9 @@ package testkit
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +115,20 @@ func WantReadmeShows(t testing.TB, readme, file, srcPath, fn string) {
 	if want := decl + body; block != want {
 		t.Fatalf("%s's block differs from %s in %s:\n--- README\n%s\n--- %s\n%s", readme, fn, file, block, file, want)
 	}
+}
+
+// Here returns "file.go:LINE" for the line that calls it, plus delta lines:
+// the form errors, logs and reports give a site in.
+func Here(delta int) string {
+	_, file, line, _ := runtime.Caller(1)
+	return filepath.Base(file) + ":" + strconv.Itoa(line+delta)
+}
+
+// HereSite returns the site of the line that calls it, captured as a
+// pool's Acquire captures its caller's, and that line's number.
+//
+//go:noinline
+func HereSite() (track.Site, int) {
+	_, _, line, _ := runtime.Caller(1)
+	return track.Caller(0), line
 }

@@ -21,7 +21,7 @@ import (
 //go:noinline
 func openRows(ctx context.Context, db *sqltrack.DB) (*sqltrack.Rows, string) {
 	rows, err := db.QueryContext(ctx, "SELECT id")
-	site := here()
+	site := testkit.Here(0)
 	if err != nil {
 		panic(err)
 	}

@@ -5,24 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite" // the "sqlite" driver
+
 	"github.com/tether-go/tether/internal/pooltest"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/pool/sqltrack"
-	_ "modernc.org/sqlite" // the "sqlite" driver
 )
-
-// here returns "file.go:LINE" of its caller, to compare with the sites
-// reports name.
-func here() string {
-	_, file, line, _ := runtime.Caller(1)
-	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
-}
 
 // env is a tracked DB under test with its recorders.
 type env struct {

@@ -25,17 +25,17 @@ func leakHandle(t *testing.T, db *sqltrack.DB, kind string) string {
 	switch kind {
 	case "rows":
 		_, err = db.QueryContext(ctx, "SELECT 1")
-		site = lineAbove(here())
+		site = lineAbove(testkit.Here(0))
 	case "tx":
 		_, err = db.BeginTx(ctx, nil)
-		site = lineAbove(here())
+		site = lineAbove(testkit.Here(0))
 	case "row":
 		r := db.QueryRowContext(ctx, "SELECT 1")
-		site = lineAbove(here())
+		site = lineAbove(testkit.Here(0))
 		err = r.Err()
 	case "conn":
 		_, err = db.Conn(ctx)
-		site = lineAbove(here())
+		site = lineAbove(testkit.Here(0))
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestLiveHandlesAreInTheLeakReport(t *testing.T) {
 		e := newFake(t, 4, sqltrack.Config{Name: "reported"})
 		ctx := track.WithTask(context.Background(), &track.Task{Path: "app/report"})
 		rows, err := e.DB.QueryContext(ctx, "SELECT id")
-		site := lineAbove(here())
+		site := lineAbove(testkit.Here(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestHeldTooLongIsReported(t *testing.T) {
 		e := newFake(t, 2, sqltrack.Config{LeakAfter: 5 * time.Second})
 		ctx := track.WithTask(context.Background(), &track.Task{Path: "app/slow"})
 		tx, err := e.DB.BeginTx(ctx, nil)
-		site := lineAbove(here())
+		site := lineAbove(testkit.Here(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestShutdownIsBoundedAndNamesWhatIsOpen(t *testing.T) {
 		e := newFake(t, 2, sqltrack.Config{Name: "closing"})
 		ctx := track.WithTask(context.Background(), &track.Task{Path: "app/stuck"})
 		rows, err := e.DB.QueryContext(ctx, "SELECT id")
-		site := lineAbove(here())
+		site := lineAbove(testkit.Here(0))
 		if err != nil {
 			t.Fatal(err)
 		}

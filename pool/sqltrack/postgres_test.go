@@ -13,6 +13,7 @@ import (
 
 	"github.com/tether-go/tether/internal/pgtest"
 	"github.com/tether-go/tether/internal/pooltest"
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool"
 	"github.com/tether-go/tether/pool/sqltrack"
@@ -52,7 +53,7 @@ func TestPostgresRowsLeftOpenNamesLineAndTask(t *testing.T) {
 	e := newPostgres(t, pg.DSN(), 1, sqltrack.Config{AcquireTimeout: 200 * time.Millisecond})
 	handler := track.WithTask(t.Context(), &track.Task{Path: "app/http/report"})
 	rows, err := e.DB.QueryContext(handler, "SELECT generate_series(1, 3)")
-	site := lineAbove(here())
+	site := lineAbove(testkit.Here(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestPostgresShutdownReclaimsOpenRows(t *testing.T) {
 	pg := pgtest.New(t)
 	e := newPostgres(t, pg.DSN(), 2, sqltrack.Config{Name: "pg-closing"})
 	rows, err := e.DB.QueryContext(t.Context(), "SELECT generate_series(1, 10)")
-	site := lineAbove(here())
+	site := lineAbove(testkit.Here(0))
 	if err != nil {
 		t.Fatal(err)
 	}

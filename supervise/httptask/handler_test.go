@@ -213,7 +213,7 @@ func TestLeakedLeaseNamesTheRoute(t *testing.T) {
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		l, err := env.Pool.Acquire(r.Context()) // BUG: never released
 		mu.Lock()
-		acquire = here(-2)
+		acquire = testkit.Here(-2)
 		mu.Unlock()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -263,7 +263,7 @@ func TestPanicIsTheRequestsFailure(t *testing.T) {
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Set-Cookie", "session=half-made")
 		var orders map[string]int
-		line = here(1)
+		line = testkit.Here(1)
 		orders[r.PathValue("id")]++ // panics: assignment to entry in nil map
 	})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })

@@ -2,23 +2,14 @@ package httptask_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 )
-
-// here returns "file.go:LINE" of its caller, plus delta lines.
-func here(delta int) string {
-	_, file, line, _ := runtime.Caller(1)
-	return fmt.Sprintf("%s:%d", filepath.Base(file), line+delta)
-}
 
 // pipeNet is an in-memory network for tests in a synctest bubble, where a
 // goroutine blocked on a real socket would keep the bubble from ever being

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/supervise"
 )
@@ -162,18 +162,11 @@ func shutdown(ctx context.Context, srv *http.Server, timeout time.Duration) erro
 	}
 	running := ""
 	if hd, ok := srv.Handler.(*handler); ok {
-		running = fmt.Sprintf(" with %s still running", requests(hd.inFlight.Load()))
+		running = fmt.Sprintf(" with %s still running", text.Count(hd.inFlight.Load(), "request", "requests"))
 	}
 	srv.Close()
 	// Not wrapping err (context.DeadlineExceeded): the group would take
 	// the failure for an echo of its own cancellation and drop it.
 	return fmt.Errorf("httptask: server %q: graceful shutdown gave up after %v%s; connections closed (%v)",
-		track.TaskFrom(ctx).String(), time.Since(start).Round(time.Millisecond), running, err)
-}
-
-func requests(n int64) string {
-	if n == 1 {
-		return "1 request"
-	}
-	return strconv.FormatInt(n, 10) + " requests"
+		track.TaskFrom(ctx).String(), text.Round(time.Since(start)), running, err)
 }

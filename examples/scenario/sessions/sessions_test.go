@@ -46,8 +46,21 @@ func TestBrokenDrainsAndTetherNamesTheHandler(t *testing.T) {
 	if !strings.Contains(res.Report, "3 handles garbage-collected without Close (connections closed): 3 conn opened at "+site+" by task sessions/sweeper") {
 		t.Errorf("leak report does not name the handler's line %s:\n%s", site, res.Report)
 	}
-	if !strings.Contains(res.After, "serves again") {
-		t.Errorf("after GC: %s", res.After)
+	// The problem names the task that lost the connections, so it must not
+	// be listed as "not owned by any task"; and it is listed once.
+	lost := "3 handles garbage-collected without Close"
+	_, body, _ := strings.Cut(res.Report, "\n")
+	if n := strings.Count(body, lost); n != 1 {
+		t.Errorf("leak report lists %q %d times below its summary, want once:\n%s", lost, n, res.Report)
+	}
+	if _, unowned, ok := strings.Cut(res.Report, "not owned by any task\n"); ok {
+		if section, _, _ := strings.Cut(unowned, "\n\n"); strings.Contains(section, "by task sessions/sweeper") {
+			t.Errorf("leak report lists what task sessions/sweeper lost under \"not owned by any task\":\n%s", res.Report)
+		}
+	}
+	if want := "the garbage collector found the 3 connections the handler forgot, and tether closed them: 0 in use now; " +
+		"eve's request, which had failed, succeeds when sent again (expired sessions deleted: 2)"; res.After != want {
+		t.Errorf("after GC:\n got %s\nwant %s", res.After, want)
 	}
 }
 
@@ -58,5 +71,8 @@ func TestFixedServesEveryRequest(t *testing.T) {
 	}
 	if res.Failed != 0 || res.Served != 6 || len(res.Leaks) != 0 || res.InUse != 0 {
 		t.Errorf("fixed run: served %d failed %d leaks %v in use %d", res.Served, res.Failed, res.Leaks, res.InUse)
+	}
+	if want := "the handler gave back every connection: 0 in use, nothing left for the garbage collector to close"; res.After != want {
+		t.Errorf("fixed run, after:\n got %s\nwant %s", res.After, want)
 	}
 }

@@ -70,4 +70,19 @@ func TestLeakNamesTheTaskAndTheLease(t *testing.T) {
 			t.Errorf("Main's output lacks %q:\n%s", want, res.Stderr)
 		}
 	}
+	// The leak report says once that the reaper still runs: as the task
+	// itself, not again as a problem of its group; and the database's
+	// reclaimed connection, which names the reaper, is not listed as "not
+	// owned by any task".
+	_, report, _ := strings.Cut(res.Stderr, "leakcheck: ")
+	summary, body, _ := strings.Cut(report, "\n")
+	if want := "1 task still running, pool "; !strings.HasPrefix(summary, want) || strings.Contains(summary, "group") {
+		t.Errorf("leak report summary %q, want it to start %q and say nothing of the group", summary, want)
+	}
+	if n := strings.Count(body, "still running after Shutdown"); n != 1 {
+		t.Errorf("leak report says %d times that the reaper still runs after Shutdown, want once:\n%s", n, report)
+	}
+	if strings.Contains(body, "not owned by any task") {
+		t.Errorf("leak report has a \"not owned by any task\" section, though the reaper's task owns the leak:\n%s", report)
+	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,13 +146,7 @@ func (a *adapter) Exec(ctx context.Context, fn func(c *conn)) error {
 	return nil
 }
 
-// here returns "file.go:LINE" of its caller.
-func here() string {
-	_, file, line, _ := runtime.Caller(1)
-	return filepath.Base(file) + ":" + strconv.Itoa(line)
-}
-
-// lineAfter returns the site one line below a here() call.
+// lineAfter returns the site one line below a testkit.Here(0) call.
 func lineAfter(site string) string {
 	file, line, _ := cut(site)
 	return file + ":" + strconv.Itoa(line+1)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tether-go/tether/internal/text"
 )
 
 // The types in this file are package pool's public vocabulary: pool
@@ -64,7 +66,7 @@ func (li LeaseInfo) describe() string {
 	b.WriteString("#")
 	b.WriteString(strconv.FormatUint(li.ID, 10))
 	b.WriteString(" held ")
-	b.WriteString(readable(li.HeldFor).String())
+	b.WriteString(text.Round(li.HeldFor).String())
 	if li.Task != "" {
 		b.WriteString(" by task ")
 		b.WriteString(li.Task)
@@ -98,7 +100,7 @@ type TimeoutError struct {
 
 func (e *TimeoutError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pool %q: acquire timed out after %v", e.Pool, readable(e.Waited))
+	fmt.Fprintf(&b, "pool %q: acquire timed out after %v", e.Pool, text.Round(e.Waited))
 	if e.CallerDeadline {
 		b.WriteString(" (the caller's deadline)")
 	} else {
@@ -172,7 +174,7 @@ func (c Call) describe() string {
 	var b strings.Builder
 	b.WriteString(c.Func)
 	b.WriteString(" running for ")
-	b.WriteString(readable(c.Running).String())
+	b.WriteString(text.Round(c.Running).String())
 	if c.Site != "" {
 		b.WriteString(" (for the acquire at ")
 		b.WriteString(c.Site)
@@ -218,11 +220,11 @@ func (e *LeakError) Error() string {
 		}
 		switch {
 		case gc == 0:
-			fmt.Fprintf(&b, "%d %s still held at shutdown, reclaimed: ", n, plural(n, "lease", "leases"))
+			fmt.Fprintf(&b, "%s still held at shutdown, reclaimed: ", text.Count(n, "lease", "leases"))
 		case at == 0:
-			fmt.Fprintf(&b, "%d %s garbage-collected without Release, reclaimed: ", n, plural(n, "lease", "leases"))
+			fmt.Fprintf(&b, "%s garbage-collected without Release, reclaimed: ", text.Count(n, "lease", "leases"))
 		default:
-			fmt.Fprintf(&b, "%d %s not returned by shutdown (%d garbage-collected), reclaimed: ", n, plural(n, "lease", "leases"), gc)
+			fmt.Fprintf(&b, "%s not returned by shutdown (%d garbage-collected), reclaimed: ", text.Count(n, "lease", "leases"), gc)
 		}
 		for i, l := range e.Leaks {
 			if i > 0 {
@@ -233,7 +235,7 @@ func (e *LeakError) Error() string {
 		sep = "; "
 	}
 	if e.StillClosing > 0 {
-		fmt.Fprintf(&b, "%s%d Close %s still running when shutdown gave up", sep, e.StillClosing, plural(e.StillClosing, "call", "calls"))
+		fmt.Fprintf(&b, "%s%s still running when shutdown gave up", sep, text.Count(e.StillClosing, "Close call", "Close calls"))
 		sep = "; "
 	}
 	others := 0
@@ -257,30 +259,4 @@ func (e *LeakError) Error() string {
 		}
 	}
 	return b.String()
-}
-
-// readable rounds a duration for a message to about three significant
-// digits: "301.858374ms" reads as "302ms". The exact values stay in the
-// errors' fields and in structured log attributes.
-func readable(d time.Duration) time.Duration {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(100 * time.Millisecond)
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= 100*time.Millisecond:
-		return d.Round(time.Millisecond)
-	case d >= 10*time.Millisecond:
-		return d.Round(100 * time.Microsecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

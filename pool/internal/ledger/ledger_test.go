@@ -46,7 +46,7 @@ func TestCheckoutIsALeaseUntilClose(t *testing.T) {
 		a := newAdapter(2, ledger.Config[*conn]{})
 		shutdown(t, a)
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "GET /orders/{id}"})
-		site := lineAfter(here())
+		site := lineAfter(testkit.Here(0))
 		r, err := a.Query(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -79,7 +79,7 @@ func TestHiddenCheckoutIsALeaseWhileItRuns(t *testing.T) {
 		a := newAdapter(1, ledger.Config[*conn]{})
 		shutdown(t, a)
 		var during []ledger.LeaseInfo
-		site := here()
+		site := testkit.Here(0)
 		err := a.Exec(t.Context(), func(*conn) { during = a.l.Leases() })
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestTimeoutNamesHoldersWithTheirHandleKind(t *testing.T) {
 		a := newAdapter(1, ledger.Config[*conn]{AcquireTimeout: 3 * time.Second})
 		shutdown(t, a)
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "GET /orders/{id}"})
-		site := here()
+		site := testkit.Here(0)
 		r, err := a.Query(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -241,7 +241,7 @@ func TestShutdownReclaimsWhatIsOutWithALeakError(t *testing.T) {
 		lk := &pooltest.Leaks{}
 		a := newAdapter(1, ledger.Config[*conn]{OnLeak: lk.OnLeak, Logger: log.Logger()})
 		ctx := track.WithTask(t.Context(), &track.Task{Path: "app/forgetful"})
-		site := here()
+		site := testkit.Here(0)
 		r, err := a.Query(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -295,7 +295,7 @@ func TestShutdownReclaimsWhatIsOutWithALeakError(t *testing.T) {
 //
 //go:noinline
 func dropRows(t *testing.T, a *adapter) (site string) {
-	site = here()
+	site = testkit.Here(0)
 	if _, err := a.Query(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestCallbackPanicsAreRecoveredAndReported(t *testing.T) {
 			LeakAfter: time.Second,
 			Logger:    slog.New(panicHandler{}),
 			OnLeak: func(ledger.Leak) {
-				line = here()
+				line = testkit.Here(0)
 				panic("boom")
 			},
 		})
@@ -408,7 +408,7 @@ func TestBlockingOnLeakDoesNotHoldShutdown(t *testing.T) {
 			Logger:    (&pooltest.Log{}).Logger(),
 			OnLeak:    func(ledger.Leak) { <-unblock },
 		})
-		site := here()
+		site := testkit.Here(0)
 		r, err := a.Query(t.Context())
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -237,7 +238,7 @@ func (l *Ledger[P]) problems() []string {
 	}
 	ps = append(ps, failures...)
 	if dropped > 0 {
-		ps = append(ps, fmt.Sprintf("%d earlier %s not kept", dropped, plural(dropped, "failure", "failures")))
+		ps = append(ps, text.Count(dropped, "earlier failure", "earlier failures")+" not kept")
 	}
 	return ps
 }
@@ -265,9 +266,9 @@ func collectedProblem(n uint64, recent []Leak) string {
 	}
 	var b strings.Builder
 	if leases {
-		fmt.Fprintf(&b, "%d %s garbage-collected without Release (resources closed)", n, plural(int(n), "lease", "leases"))
+		fmt.Fprintf(&b, "%s garbage-collected without Release (resources closed)", text.Count(n, "lease", "leases"))
 	} else {
-		fmt.Fprintf(&b, "%d %s garbage-collected without Close (connections closed)", n, plural(int(n), "handle", "handles"))
+		fmt.Fprintf(&b, "%s garbage-collected without Close (connections closed)", text.Count(n, "handle", "handles"))
 	}
 	if uint64(len(recent)) < n {
 		fmt.Fprintf(&b, "; the last %d", len(recent))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tether-go/tether/internal/text"
 	"github.com/tether-go/tether/internal/track"
 )
 
@@ -250,7 +251,7 @@ func (l *Ledger[P]) leaveRecord(atShutdown []Leak) {
 	problems := l.problems()
 	if len(atShutdown) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "shut down with %d %s still held, reclaimed: ", len(atShutdown), plural(len(atShutdown), "lease", "leases"))
+		fmt.Fprintf(&b, "shut down with %s still held, reclaimed: ", text.Count(len(atShutdown), "lease", "leases"))
 		for i, lk := range atShutdown {
 			if i > 0 {
 				b.WriteString("; ")
