@@ -239,22 +239,31 @@ func (s *Scope) Close(ctx context.Context) error {
 	}
 }
 
-// runLate runs a step deferred after Close returned.
+// runLate runs a step deferred after Close returned. Its failure is
+// logged; if the logger's handler panics instead, the failure is kept as a
+// lost record of the scope, so that leak reports still show it, and the
+// caller of Defer goes on (track.Log recovers the panic).
 func (s *Scope) runLate(info stepInfo, fn func(context.Context) error) {
 	err := s.runStep(context.Background(), info, fn)
 	if err == nil {
 		return
 	}
-	s.l.log().Error("cleanup: a step deferred after Close failed",
-		slog.String("scope", s.l.name),
+	l := s.l
+	perr := track.Log(l.logger, slog.LevelError, "cleanup: a step deferred after Close failed",
+		slog.String("scope", l.name),
 		slog.String("step", info.name),
 		slog.String("deferred", info.site.String()),
 		slog.Any("err", err))
-}
-
-func (l *ledger) log() *slog.Logger {
-	if l.logger != nil {
-		return l.logger
+	if perr == nil {
+		return
 	}
-	return slog.Default()
+	l.mu.Lock()
+	st := l.stateLocked()
+	l.mu.Unlock()
+	st.Problems = append(st.Problems, fmt.Sprintf("step %q deferred after Close failed and could not be logged (%v): %v",
+		info.name, perr, err))
+	h := track.Lost(st)
+	if l.onLost != nil {
+		l.onLost(h)
+	}
 }

@@ -80,14 +80,18 @@ func reportLost(l *ledger) {
 	}
 	st.Problems = append(st.Problems, fmt.Sprintf("garbage-collected without Close: %d steps never ran: %s",
 		len(listed), strings.Join(listed, ", ")))
-	h := track.Lost(st)
-	if l.onLost != nil {
-		l.onLost(h)
-	}
-	l.log().Error(
+	// This runs on the runtime's cleanup goroutine: a panicking handler
+	// must not crash the process. Its panic goes into the record instead.
+	if perr := track.Log(l.logger, slog.LevelError,
 		fmt.Sprintf("cleanup: scope %q created at %v was garbage-collected without Close; %d steps never ran: %s",
 			l.name, l.site, len(steps), strings.Join(steps, ", ")),
 		slog.String("scope", l.name),
 		slog.String("created", l.site.String()),
-		slog.Any("steps", steps))
+		slog.Any("steps", steps)); perr != nil {
+		st.Problems = append(st.Problems, "the report could not be logged: "+perr.Error())
+	}
+	h := track.Lost(st)
+	if l.onLost != nil {
+		l.onLost(h)
+	}
 }

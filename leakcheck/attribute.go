@@ -34,13 +34,17 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 			b.add(&gs[i], true)
 		}
 	default:
+		n := 0
 		if dump == nil {
 			labels = labelsInTracebacks(s.labels)
-			dump = fullDump()
+			dump, n = fullDump()
+			defer putDump(dump)
+		} else {
+			n = bytes.Count(dump, []byte("\ngoroutine ")) + 1
 		}
-		b.grow(bytes.Count(dump, []byte("\ngoroutine ")))
+		b.grow(n)
 		first := true
-		stack.EachFull(dump, func(g *stack.Goroutine) {
+		stack.EachFullArgs(dump, runnerFuncs, func(g *stack.Goroutine) {
 			// The caller's own goroutine comes first: it is no leak,
 			// but it may have started some.
 			b.add(g, !first)
@@ -50,11 +54,14 @@ func (r *Report) addGoroutines(s *settings, dump []byte, ix *index) (inTest bool
 	b.finish()
 
 	if !labels && (b.unmatched > 0 || ix.hasTasks) {
+		unmatched := ""
+		if b.unmatched > 0 {
+			unmatched = text.Count(b.unmatched, "task goroutine", "task goroutines") + " could not be matched either, so their tasks are " +
+				"listed without their goroutine's stack and wait reason; "
+		}
 		r.Notes = append(r.Notes, "the goroutine dump has no pprof labels (GODEBUG tracebacklabels=1 is not set): "+
-			text.Count(b.unmatched, "task goroutine", "task goroutines")+" could not be matched to "+
-			"their tasks, so tasks are listed without their goroutine's stack and wait reason, and goroutines "+
-			"started inside tasks are listed as unsupervised; pass leakcheck.TracebackLabels() (supervise.Main "+
-			"does) or take a Light snapshot to attribute them")
+			"goroutines started inside tasks could not be matched to their tasks and are listed as unsupervised; "+
+			unmatched+"pass leakcheck.TracebackLabels() (supervise.Main does) or take a Light snapshot to attribute them")
 	}
 	return b.inTest
 }
@@ -78,12 +85,41 @@ type builder struct {
 	inTest  bool
 	lineage []lineage
 	pending []int
+
+	// Task attribution. goTasks maps the goroutine of each Go task found
+	// in the dump to its entry: such a goroutine runs that one task for
+	// its whole life, so a goroutine it started (with the task's labels)
+	// is that task's. started lists the entries of goroutines started
+	// inside tasks, whose task finish works out; unsure lists the task
+	// goroutines whose task could not be told, for finish to place.
+	goTasks map[uint64]goTask
+	started []int
+	unsure  []unsure
 }
 
 type lineage struct {
 	id, parent uint64
 	test       string
+	label      string // the goroutine's task label
 }
+
+type goTask struct {
+	entry int
+	label string // the task label the dump shows on the goroutine
+}
+
+// unsure is a goroutine (or a profile record of several) running a task
+// of a label several live tasks share.
+type unsure struct {
+	label, state string
+	stack        []Frame
+	id           uint64
+	count        int
+}
+
+// runnerFuncs are the frames whose receiver is a task's record
+// (track.Item.Runner).
+var runnerFuncs = []string{track.FuncTaskRun, track.FuncTaskRunHere}
 
 func (b *builder) grow(n int) {
 	b.r.Entries = slices.Grow(b.r.Entries, n)
@@ -93,6 +129,7 @@ func (b *builder) grow(n int) {
 	b.ends = make([]int32, 0, n)
 	b.lineage = make([]lineage, 0, n)
 	b.pending = make([]int, 0, n)
+	b.goTasks = make(map[uint64]goTask)
 }
 
 // add adds an entry for g, unless it is infrastructure, ignored, or not
@@ -103,8 +140,9 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 		b.inTest = true
 	}
 	test := ownTest(g)
+	task := g.Label(track.LabelTask)
 	if g.ID != 0 {
-		b.lineage = append(b.lineage, lineage{id: g.ID, parent: g.Parent, test: test})
+		b.lineage = append(b.lineage, lineage{id: g.ID, parent: g.Parent, test: test, label: task})
 	}
 	if !listed || infrastructure(g) || (b.s.light && ownDump(g)) || b.s.ignored(g) || mainRoot(g) {
 		return
@@ -132,31 +170,8 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 		})
 		return
 	}
-	task := g.Label(track.LabelTask)
-	if g.HasFunc(track.FuncTaskRun) {
-		if task == "" { // a full dump without labels: which task is unknown
-			b.unmatched += g.Count
-			return
-		}
-		if idx, ok := b.ix.tasks[task]; ok {
-			e := &r.Entries[idx]
-			if e.Stack == nil {
-				e.Stack, e.Goroutine, e.Count = stack, g.ID, g.Count
-				if state != "" {
-					if e.State == "" || e.State == "running" {
-						e.State = state
-					} else {
-						e.State += ", " + state
-					}
-				}
-			}
-			return
-		}
-		// A task that started after the registry was read.
-		r.Entries = append(r.Entries, Entry{
-			Kind: KindTask, Name: task, Owner: task, State: state,
-			Site: frameOf(g.CreatedBy), Stack: stack, Goroutine: g.ID, Count: g.Count,
-		})
+	if g.HasFunc(track.FuncTaskRun) || g.HasFunc(track.FuncTaskRunHere) {
+		b.addTask(g, task, stack, state)
 		return
 	}
 	e := Entry{
@@ -170,7 +185,8 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 		Test:      test,
 	}
 	if task != "" {
-		e.Kind, e.Owner = KindGoroutine, task
+		e.Kind, e.Role = KindGoroutine, task // finish names the task
+		b.started = append(b.started, len(r.Entries))
 	}
 	if test == "" && g.Parent != 0 {
 		b.pending = append(b.pending, len(r.Entries))
@@ -180,6 +196,155 @@ func (b *builder) add(g *stack.Goroutine, listed bool) {
 		b.ends = append(b.ends, int32(len(b.names)))
 	}
 	r.Entries = append(r.Entries, e)
+}
+
+// addTask gives the goroutine g, which runs a task (label is its task
+// label), to the task's entry. The task is the one whose record is the
+// receiver of a runner frame (Item.Runner), when the dump printed it; or
+// else the only live task with the label, if no other task ever had it.
+// A goroutine of a label several tasks share is left for finish.
+func (b *builder) addTask(g *stack.Goroutine, label string, stack []Frame, state string) {
+	r, ix := b.r, b.ix
+	found := false
+	for _, a := range g.Args { // innermost first: a Run task inside a Go task
+		idx, ok := ix.byRunner[a.Value]
+		if !ok {
+			continue
+		}
+		found = true
+		b.fill(idx, g, stack, state)
+		if a.Func == track.FuncTaskRun && g.ID != 0 {
+			b.goTasks[g.ID] = goTask{entry: idx, label: label}
+		}
+	}
+	switch {
+	case found:
+	case label == "": // a full dump without labels: which task is unknown
+		b.unmatched += g.Count
+	case ix.roles[label] == nil:
+		// A task that started after the registry was read.
+		r.Entries = append(r.Entries, Entry{
+			Kind: KindTask, Name: label, Owner: label, State: state,
+			Site: frameOf(g.CreatedBy), Stack: stack, Goroutine: g.ID, Count: g.Count,
+		})
+	default:
+		if idx, ok := ix.only(label); ok && r.Entries[idx].Stack == nil {
+			b.fill(idx, g, stack, state)
+			if g.HasFunc(track.FuncTaskRun) && g.ID != 0 {
+				b.goTasks[g.ID] = goTask{entry: idx, label: label}
+			}
+			return
+		}
+		b.unsure = append(b.unsure, unsure{label: label, state: state, stack: stack, id: g.ID, count: g.Count})
+	}
+}
+
+// fill gives a task's entry its goroutine, unless it has one.
+func (b *builder) fill(idx int, g *stack.Goroutine, stack []Frame, state string) {
+	e := &b.r.Entries[idx]
+	if e.Stack != nil {
+		return
+	}
+	e.Stack, e.Goroutine, e.Count = stack, g.ID, g.Count
+	e.setState(state)
+}
+
+// setState puts a goroutine's wait reason in a task's state.
+func (e *Entry) setState(state string) {
+	if state == "" {
+		return
+	}
+	if e.State == "" || e.State == "running" {
+		e.State = state
+	} else {
+		e.State += ", " + state
+	}
+}
+
+// only returns the entry of the one live task with the label, if no other
+// task ever had it: then a goroutine carrying the label is that task's.
+func (ix *index) only(label string) (int, bool) {
+	if ro := ix.roles[label]; ro != nil && len(ro.entries) == 1 && !ro.shared {
+		return ro.entries[0], true
+	}
+	return 0, false
+}
+
+// owners names the task of each goroutine started inside a task: the task
+// whose goroutine started it, directly or through goroutines with the
+// same labels that still run; or else the only task that ever had its
+// label. Otherwise the goroutine keeps its Role, the label, and says how
+// many tasks with it run, and the task goroutines that could not be told
+// apart are placed.
+func (b *builder) owners(byID map[uint64]*lineage) {
+	r, ix := b.r, b.ix
+	for _, i := range b.started {
+		e := &r.Entries[i]
+		label := e.Role
+		for p, depth := e.Parent, 0; p != 0 && depth < maxAncestors; depth++ {
+			if t, ok := b.goTasks[p]; ok {
+				if t.label == label {
+					e.Owner, e.Role = r.Entries[t.entry].Name, ""
+				}
+				break
+			}
+			l, ok := byID[p]
+			if !ok || l.label != label || l.parent == p {
+				break
+			}
+			p = l.parent
+		}
+		if e.Owner == "" {
+			if idx, ok := ix.only(label); ok {
+				e.Owner, e.Role = r.Entries[idx].Name, ""
+			} else if ro := ix.roles[label]; ro != nil {
+				e.running = len(ro.entries)
+			}
+		}
+	}
+	b.placeUnsure()
+}
+
+// placeUnsure places the task goroutines whose task could not be told: a
+// light snapshot's, which has no receivers, or a full one's whose runner
+// frame did not print its receiver exactly. When the goroutines of a
+// label that are left form one record (one goroutine, or one group of
+// identical ones) as many as the label's tasks still without a
+// goroutine, each of those tasks is shown with it: whichever goroutine is
+// whose, its stack and state are the same. Otherwise they are listed
+// apart, under the label, saying which task is not known.
+func (b *builder) placeUnsure() {
+	r, ix := b.r, b.ix
+	left := make(map[string]int, len(b.unsure))
+	for _, u := range b.unsure {
+		left[u.label]++
+	}
+	for _, u := range b.unsure {
+		ro := ix.roles[u.label]
+		var bare []int
+		for _, idx := range ro.entries {
+			if r.Entries[idx].Stack == nil {
+				bare = append(bare, idx)
+			}
+		}
+		if left[u.label] == 1 && len(bare) == u.count {
+			for _, idx := range bare {
+				e := &r.Entries[idx]
+				e.Stack, e.Count = u.stack, 1
+				if u.count == 1 {
+					e.Goroutine = u.id
+				}
+				e.setState(u.state)
+			}
+			continue
+		}
+		e := Entry{Kind: KindGoroutine, Role: u.label, State: u.state, Stack: u.stack, Goroutine: u.id,
+			Count: u.count, running: len(ro.entries), runsTask: true}
+		if u.id != 0 {
+			e.Name = "goroutine " + formatUint(u.id)
+		}
+		r.Entries = append(r.Entries, e)
+	}
 }
 
 // finish names the goroutine entries, and, in a test binary, gives the
@@ -197,6 +362,14 @@ func (b *builder) finish() {
 			k++
 		}
 	}
+	var byID map[uint64]*lineage
+	if len(b.started) > 0 || (b.inTest && len(b.pending) > 0) {
+		byID = make(map[uint64]*lineage, len(b.lineage))
+		for i := range b.lineage {
+			byID[b.lineage[i].id] = &b.lineage[i]
+		}
+	}
+	b.owners(byID)
 	if !b.inTest {
 		for i := range b.r.Entries {
 			b.r.Entries[i].Test = ""
@@ -205,10 +378,6 @@ func (b *builder) finish() {
 	}
 	if len(b.pending) == 0 {
 		return
-	}
-	byID := make(map[uint64]*lineage, len(b.lineage))
-	for i := range b.lineage {
-		byID[b.lineage[i].id] = &b.lineage[i]
 	}
 	memo := make(map[uint64]string)
 	for _, idx := range b.pending {

@@ -40,16 +40,30 @@
 // registry and describe their live state when asked; that part costs
 // nothing until a snapshot is taken. Goroutines come from the runtime: a
 // full snapshot parses runtime.Stack(all), which carries wait reasons,
-// goroutine ids and creation sites. supervise puts pprof labels on every
-// task's goroutine, and goroutines a task starts with a plain go statement
-// inherit them: that is how a goroutine is matched to its task. A full dump
-// prints labels only under GODEBUG tracebacklabels=1, which is off by
-// default; leakcheck turns it on (for the whole process) only when asked,
-// with [TracebackLabels], as supervise.Main does. Without it, the report
-// says in its Notes what it could not attribute: tasks are listed without
-// their goroutine's stack and wait reason, and goroutines started inside
-// tasks as unsupervised. A [Light] snapshot reads the goroutine profile,
-// which always carries labels.
+// goroutine ids and creation sites. A task's own goroutine is found by
+// supervise's frame that runs it, whose receiver (printed by the runtime as
+// the frame's first argument) is the task's record. supervise puts pprof
+// labels on every task's goroutine, and goroutines a task starts with a
+// plain go statement inherit them: that is how a goroutine is matched to
+// the task that started it. The tasks of one name in a group share their
+// labels ("app/worker" for app/worker, app/worker#2...), so a goroutine
+// is given to one of them only when the dump shows it: its creator, or its
+// creator's creator with the same labels, is that task's goroutine; or no
+// other task ever had the name. Otherwise it is listed under the name
+// ([Entry.Role]), with how many such tasks run: "started by a task
+// "app/worker" (2 running)". A full dump prints labels only under GODEBUG
+// tracebacklabels=1, which is off by default; leakcheck turns it on (for
+// the whole process) only when asked, with [TracebackLabels], as
+// supervise.Main does. Without it, the report says in its Notes what it
+// could not attribute: goroutines started inside tasks are listed as
+// unsupervised. A [Light] snapshot reads the goroutine profile, which
+// always carries labels but has no goroutine ids or creators: the
+// goroutines of tasks that share a name are given to them only when they
+// are identical, and otherwise listed under the name.
+//
+// A report also lists, apart from its entries, the last failures of each
+// group's Group.Run tasks (a server's requests): they were returned to
+// their callers, so they are not leaks, but they are worth seeing.
 //
 // The runtime's own "N minutes" blocked figure is only updated by the
 // garbage collector and is not shown; ages come from tether's own
@@ -61,9 +75,10 @@
 // goroutine's stack, about 2 µs per goroutine; parsing and building the
 // report happen after the pause. BenchmarkSnapshot runs it side by side
 // with runtime.Stack(all) alone and with goleak.Find: at 10,000 goroutines
-// a full snapshot costs about 2x runtime.Stack(all) (the dump is written
-// into fresh memory, then parsed and turned into one entry per goroutine),
-// and goleak.Find about 4x a full snapshot. A [Light] snapshot barely pauses the program (well
+// a full snapshot costs under 1.5x runtime.Stack(all) (the dump is written
+// into the last snapshot's buffer when it fits, then parsed and turned
+// into one entry per goroutine), and goleak.Find several times a full
+// snapshot. A [Light] snapshot barely pauses the program (well
 // under a millisecond at 10,000 goroutines), which is why [Handler] uses it
 // by default, but has no wait reasons and no goroutine ids. Neither is for
 // a hot path.

@@ -1,6 +1,7 @@
 package leakcheck
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/tether-go/tether/internal/stack"
@@ -30,12 +31,38 @@ func TestFullDumpFitsDeepStacks(t *testing.T) {
 		<-ready
 	}
 	deep := 0
-	for _, g := range stack.ParseFull(fullDump()) {
+	for _, g := range stack.ParseFull(liveDump()) {
 		if g.HasFunc("github.com/tether-go/tether/leakcheck.recurse") && g.CreatedBy.Func != "" && (len(g.Frames) >= depth || g.Elided > 0) {
 			deep++
 		}
 	}
 	if deep < n {
 		t.Fatalf("%d of %d deep goroutines came out whole in the dump", deep, n)
+	}
+}
+
+// liveDump is fullDump's dump, not handed back for reuse.
+func liveDump() []byte {
+	d, _ := fullDump()
+	return d
+}
+
+// TestReportOutlivesTheDumpBuffer: full snapshots reuse the buffer of the
+// last dump, so a report must keep nothing that points into it: a report
+// reads the same after later snapshots overwrote the buffer.
+func TestReportOutlivesTheDumpBuffer(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	started := make(chan struct{})
+	go func() { close(started); <-stop }()
+	<-started
+	r := Snapshot()
+	before, _ := json.Marshal(r)
+	for range 3 {
+		go func() { <-stop }()
+		Snapshot()
+	}
+	if after, _ := json.Marshal(r); string(after) != string(before) {
+		t.Fatalf("a report changed when later snapshots reused the dump buffer:\nbefore %s\nafter  %s", before, after)
 	}
 }

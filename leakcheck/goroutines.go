@@ -6,33 +6,53 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 
 	"github.com/tether-go/tether/internal/stack"
 	"github.com/tether-go/tether/internal/track"
 )
 
-// fullDump returns runtime.Stack(all). Its first goroutine is the caller's
-// own.
+// fullDump returns runtime.Stack(all) and about how many goroutines it
+// holds. Its first goroutine is the caller's own. The caller must hand the
+// dump to putDump once nothing refers to it (parsing copies what entries
+// keep).
 //
 // The buffer is sized from the goroutine count: every attempt stops the
 // world for a whole dump, so a second one is worth avoiding, but a buffer
 // far too large costs too (the memory is cleared and faulted in, a
 // measurable share of a snapshot). A dump that does not fit is retried once
-// with the size its first part shows it needs.
-func fullDump() []byte {
+// with the size its first part shows it needs. The buffer of the last
+// snapshot is reused when it is large enough and not far too large: the
+// runtime writes the dump while the world is stopped, and into memory
+// already faulted in it writes it faster (VerifyNone and Handler take
+// snapshot after snapshot; BenchmarkSnapshot).
+func fullDump() ([]byte, int) {
 	n := runtime.NumGoroutine()
 	size := 64<<10 + n*dumpBytesPerGoroutine
+	var buf []byte
+	if p, ok := dumps.Get().(*[]byte); ok && cap(*p) >= size && cap(*p) <= 4*size {
+		buf = (*p)[:cap(*p)]
+	}
 	for {
-		buf := make([]byte, size)
+		if buf == nil {
+			buf = make([]byte, size)
+		}
 		w := runtime.Stack(buf, true)
 		if w < len(buf) {
-			return buf[:w]
+			return buf[:w], n
 		}
 		fitted := max(bytes.Count(buf, []byte("\ngoroutine ")), 1)
 		need := w / fitted * max(n, runtime.NumGoroutine()) * 5 / 4
-		size = max(2*size, need)
+		size = max(2*len(buf), need)
+		buf = nil
 	}
 }
+
+// dumps holds the buffer of the last full dump (a *[]byte), for the next.
+var dumps sync.Pool
+
+// putDump keeps a full dump's buffer for the next snapshot.
+func putDump(dump []byte) { dumps.Put(&dump) }
 
 // dumpBytesPerGoroutine is the first guess at a goroutine's share of a full
 // dump: a goroutine parked a couple of frames deep in a module with long

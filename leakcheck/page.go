@@ -84,7 +84,7 @@ func buildPage(r *Report) page {
 		switch o.Kind {
 		case "group":
 			g := &groupNode{Name: o.Name, Site: o.Site, Problems: o.Problems,
-				Counters: nonZero(o, "live", "started", "completed", "failed", "canceled", "restarts")}
+				Counters: nonZero(o, "live", "started", "completed", "failed", "run_failed", "canceled", "restarts")}
 			groups[o.Name] = g
 			groupOrder = append(groupOrder, g)
 			owners[g] = o.Owner

@@ -103,7 +103,7 @@ func parked(t *testing.T, labels ...string) (line int) {
 	// a dump shows it parked on stop.
 	loc := "parse_test.go:" + strconv.Itoa(line) + " "
 	for range 10000 {
-		for _, g := range stack.ParseFull(fullDump()) {
+		for _, g := range stack.ParseFull(liveDump()) {
 			if g.State == "chan receive" && len(g.Frames) > 0 && strings.HasSuffix(g.Frames[0].File, "parse_test.go") && g.Frames[0].Line == line {
 				return line
 			}
@@ -125,7 +125,7 @@ func TestParseRealDumps(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			var gs []stack.Goroutine
 			if mode == "full" {
-				gs = stack.ParseFull(fullDump())
+				gs = stack.ParseFull(liveDump())
 			} else {
 				gs = stack.ParseProfile(lightDump())
 			}

@@ -42,8 +42,11 @@ func (r *Report) String() string {
 			continue
 		}
 		key := e.Owner
-		if e.Kind == KindTask {
+		switch {
+		case e.Kind == KindTask:
 			key = e.Name
+		case e.Role != "":
+			key = "\x00" + e.Role // apart from the task whose path is the label
 		}
 		g, ok := byOwner[key]
 		if !ok {
@@ -60,6 +63,8 @@ func (r *Report) String() string {
 		b.WriteString("\n")
 		if g == problems {
 			b.WriteString("problems found by pools, groups and scopes\n")
+		} else if role, ok := strings.CutPrefix(g.owner, "\x00"); ok {
+			b.WriteString("tasks named " + strconv.Quote(role) + "\n")
 		} else if g.owner == "" {
 			b.WriteString("not owned by any task\n")
 		} else {
@@ -98,6 +103,7 @@ func (r *Report) String() string {
 			b.WriteString("  " + g + "\n")
 		}
 	}
+	r.writeRunFailures(&b)
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes\n")
 		for _, n := range r.Notes {
@@ -105,6 +111,33 @@ func (r *Report) String() string {
 		}
 	}
 	return b.String()
+}
+
+// writeRunFailures writes, for each group whose Run tasks failed, how many
+// did and the last few the group kept, oldest first.
+func (r *Report) writeRunFailures(b *strings.Builder) {
+	first := true
+	for _, o := range r.Objects {
+		n := o.Counters["run_failed"]
+		if o.Kind != "group" || n == 0 {
+			continue
+		}
+		var last []Entry
+		for _, e := range r.Info {
+			if e.Kind == KindFailure && e.ObjectName == o.Name {
+				last = append(last, e)
+			}
+		}
+		if first {
+			b.WriteString("\nfailures of Group.Run (returned to their callers, not leaks)\n")
+			first = false
+		}
+		fmt.Fprintf(b, "  group %q: %s (returned to their callers); the last %d:\n",
+			o.Name, text.Count(int(n), "Run call", "Run calls")+" failed", len(last))
+		for _, e := range last {
+			fmt.Fprintf(b, "    task %q %s: %s\n", e.Name, escape(e.State), escape(e.Detail))
+		}
+	}
 }
 
 // counterText renders the named counters of o that exist, in that order:
@@ -200,6 +233,14 @@ func (r *Report) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
+// running says how many tasks of a role were running.
+func running(n int) string {
+	if n == 0 {
+		return "none running"
+	}
+	return strconv.Itoa(n) + " running"
+}
+
 // describe renders one entry on one line. Every string that comes from a
 // user (task, pool, scope and step names, states and details objects
 // report) is quoted or escaped, so a name cannot forge report lines.
@@ -230,7 +271,14 @@ func (e Entry) describe() string {
 		} else {
 			b.WriteString("goroutine")
 		}
-		b.WriteString(count + " started inside the task")
+		switch {
+		case e.Role == "":
+			b.WriteString(count + " started inside the task")
+		case e.runsTask:
+			fmt.Fprintf(&b, "%s runs a task %q (%s)", count, e.Role, running(e.running))
+		default:
+			fmt.Fprintf(&b, "%s started by a task %q (%s)", count, e.Role, running(e.running))
+		}
 		if state != "" {
 			b.WriteString(": " + state)
 		}

@@ -24,7 +24,8 @@ type Report struct {
 	// problems objects report about themselves (a group never waited).
 	Entries []Entry `json:"entries"`
 	// Info holds what is worth knowing but is not a leak: the last version
-	// conflict of each guard.
+	// conflict of each guard, and the last failures of each group's
+	// Group.Run tasks (their callers got them).
 	Info []Entry `json:"info,omitempty"`
 	// Objects lists every live pool, group, scope and guard, with counters.
 	Objects []Object `json:"objects"`
@@ -44,6 +45,7 @@ const (
 	KindStep         = "step"         // a cleanup step not yet run
 	KindProblem      = "problem"      // something an object reports about itself
 	KindConflict     = "conflict"     // a guard's last version conflict (Info only)
+	KindFailure      = "failure"      // one of the last failures of a group's Run tasks, returned to their callers (Info only)
 )
 
 // Entry is one thing running, held, or wrong. Field names are stable JSON.
@@ -58,6 +60,13 @@ type Entry struct {
 	Name string `json:"name,omitempty"`
 	// Owner is the path of the task that holds or started it; "" for none.
 	Owner string `json:"owner,omitempty"`
+	// Role is set instead of Owner for a goroutine that a task started,
+	// or that runs a task, when which task cannot be told: the tasks of
+	// one name share their pprof labels, and the dump shows no link to
+	// one of them (its creator has ended, or a light snapshot has no
+	// creators). It is the name they share, the group path and the task
+	// name ("app/worker" for app/worker, app/worker#2...).
+	Role string `json:"role,omitempty"`
 	// Since is when it began (acquired, started, blocked); zero if unknown.
 	Since time.Time `json:"since,omitzero"`
 	// Age is Report.Taken minus Since, in nanoseconds in JSON.
@@ -87,6 +96,12 @@ type Entry struct {
 	Count int `json:"count,omitempty"`
 	// Detail is extra text for people.
 	Detail string `json:"detail,omitempty"`
+
+	// For an entry with a Role: how many tasks with it were running, and
+	// whether the goroutine runs one of them (rather than was started by
+	// one).
+	running  int
+	runsTask bool
 }
 
 // Object is one registered pool, group, scope or guard.

@@ -68,12 +68,23 @@ func snapshot(s *settings, dump []byte) *Report {
 // index finds the entries and objects that goroutines of a dump belong to.
 type index struct {
 	tasks map[string]int // task path -> its entry in Report.Entries
+	// byRunner finds a task's entry by its record's address (Item.Runner),
+	// which its goroutine's runner frame shows; roles by its task label.
+	byRunner map[uint64]int
+	roles    map[string]*role
 	// Goroutines objects started for themselves (track.Handle.Go): by
 	// goroutine id (full dumps) and by the object's registry id, which
 	// they carry in the LabelObject label (profiles, labelled dumps).
 	background map[uint64]background
 	byObject   map[string]background
 	hasTasks   bool
+}
+
+// role is what the live tasks of one task label share: the tasks of one
+// name in a group.
+type role struct {
+	entries []int // in Report.Entries
+	shared  bool  // more tasks than one have had the label
 }
 
 type background struct {
@@ -135,16 +146,42 @@ func (r *Report) addObject(st track.State, ix *index) {
 			Site:       frameOfSite(it.Site),
 			Detail:     it.Detail,
 		}
-		if e.Kind == KindConflict {
+		if e.Kind == KindConflict || e.Kind == KindFailure {
 			r.Info = append(r.Info, e)
 			continue
 		}
 		if e.Kind == KindTask {
-			ix.tasks[e.Name] = len(r.Entries)
-			ix.hasTasks = true
+			ix.addTask(it, len(r.Entries))
 		}
 		r.Entries = append(r.Entries, e)
 	}
+}
+
+// addTask indexes the entry idx of the task it. A task registered without
+// its label (not by supervise) is taken to carry its name as its label.
+func (ix *index) addTask(it track.Item, idx int) {
+	ix.tasks[it.Name] = idx
+	ix.hasTasks = true
+	if it.Runner != 0 {
+		if ix.byRunner == nil {
+			ix.byRunner = make(map[uint64]int)
+		}
+		ix.byRunner[it.Runner] = idx
+	}
+	label := it.Label
+	if label == "" {
+		label = it.Name
+	}
+	if ix.roles == nil {
+		ix.roles = make(map[string]*role)
+	}
+	ro := ix.roles[label]
+	if ro == nil {
+		ro = &role{}
+		ix.roles[label] = ro
+	}
+	ro.entries = append(ro.entries, idx)
+	ro.shared = ro.shared || it.Shared
 }
 
 func entryKind(k track.ItemKind) string {
@@ -159,6 +196,8 @@ func entryKind(k track.ItemKind) string {
 		return KindStep
 	case track.ItemConflict:
 		return KindConflict
+	case track.ItemFailure:
+		return KindFailure
 	}
 	return string(k)
 }
@@ -222,6 +261,9 @@ func compareRest(a, b *Entry) int {
 		return c
 	}
 	if c := strings.Compare(a.Owner, b.Owner); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Role, b.Role); c != 0 {
 		return c
 	}
 	if a.Goroutine != b.Goroutine {

@@ -15,10 +15,12 @@ import (
 // findEntry returns the entry of that kind and owner that began at line: its
 // site, or for a goroutine in a light snapshot (which has no creation
 // frames) its top frame, which the planting helpers keep on the same line.
+// An owner "role:X" asks for an entry with no owner and the Role X.
 func findEntry(r *leakcheck.Report, kind, owner string, line int) *leakcheck.Entry {
+	role, byRole := strings.CutPrefix(owner, "role:")
 	for i := range r.Entries {
 		e := &r.Entries[i]
-		if e.Kind != kind || e.Owner != owner {
+		if e.Kind != kind || (!byRole && e.Owner != owner) || (byRole && (e.Owner != "" || e.Role != role)) {
 			continue
 		}
 		if e.Site.Line == line && filepath.Base(e.Site.File) != "" {
@@ -86,7 +88,9 @@ func TestSnapshotFindsEachKindWithOwnerAndLine(t *testing.T) {
 				{leakcheck.KindWaiter, "app/other", waitLine},
 				{leakcheck.KindStep, "", stepLine},
 				{leakcheck.KindProblem, "", groupLine},
-				{leakcheck.KindGoroutine, "app/handler", rawLine},
+				// No task "app/handler" is running: which task of that
+				// name started it cannot be told.
+				{leakcheck.KindGoroutine, "role:app/handler", rawLine},
 			} {
 				if e := findEntry(r, want.kind, want.owner, want.line); e == nil {
 					t.Errorf("no %s entry owned by %q at helpers/snapshot line %d in\n%s", want.kind, want.owner, want.line, r)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,8 +66,11 @@ func (g *Group) describe() track.State {
 	live := g.live
 	var c counts
 	var fail *failures
+	var runFailed int64
+	var runFailures []*TaskError
 	if r := g.rare; r != nil {
 		c, fail = r.counts, r.fail
+		runFailed, runFailures = r.runFailed, r.runFailures
 	}
 	st := track.State{
 		Kind:    track.KindGroup,
@@ -83,6 +87,7 @@ func (g *Group) describe() track.State {
 			{Name: "canceled", Value: c.canceled},
 			{Name: "skipped", Value: c.skipped},
 			{Name: "restarts", Value: c.restarts},
+			{Name: "run_failed", Value: runFailed}, // of "failed": returned to Run's callers
 		},
 	}
 	var detail string
@@ -92,7 +97,7 @@ func (g *Group) describe() track.State {
 		detail = "still running after Shutdown gave up on it"
 	}
 	for t := g.tasks.head; t != nil; t = t.next {
-		st.Items = append(st.Items, track.Item{
+		it := track.Item{
 			Kind:   track.ItemTask,
 			Name:   t.id.Path,
 			Owner:  owner,
@@ -100,7 +105,16 @@ func (g *Group) describe() track.State {
 			State:  t.state.String(),
 			Site:   t.site,
 			Detail: detail,
-		})
+			Runner: runner(t),
+		}
+		if !g.noLabels {
+			it.Label = labelPath(t.id.Path)
+			it.Shared = g.namedLocked(it.Label) > 1
+		}
+		st.Items = append(st.Items, it)
+	}
+	for _, te := range runFailures {
+		st.Items = append(st.Items, runFailureItem(te, owner))
 	}
 	if !g.finished && live == 0 && g.started > 0 {
 		st.Problems = append(st.Problems, "never waited ("+text.Count(g.started, "task", "tasks")+" finished)")
@@ -109,6 +123,45 @@ func (g *Group) describe() track.State {
 		st.Problems = append(st.Problems, text.Count(len(f.errs)-f.observed, "failure", "failures")+" never observed (call Wait)")
 	}
 	return st
+}
+
+// runner returns the address of t, which a full goroutine dump prints as
+// the first argument of t's run or runHere frame (see track.Item.Runner).
+func runner(t *task) uint64 {
+	v, _ := strconv.ParseUint(strings.TrimPrefix(fmt.Sprintf("%p", t), "0x"), 16, 64)
+	return v
+}
+
+// namedLocked returns how many tasks the group has started whose label is
+// label (a task path without its "#n"). Called with g.mu held.
+func (g *Group) namedLocked(label string) int {
+	if g.first.path == label {
+		return g.first.n
+	}
+	if g.rare != nil && len(label) > len(g.path) {
+		if c := g.rare.names[label[len(g.path)+1:]]; c != nil {
+			return c.n
+		}
+	}
+	return 0
+}
+
+// runFailureItem reports one of the last failures of Run: its task, when
+// it ended, and its error's first line (which names the panicking line of
+// a panic).
+func runFailureItem(te *TaskError, owner string) track.Item {
+	state := "failed"
+	if _, ok := te.Err.(*PanicError); ok {
+		state = "panicked"
+	}
+	return track.Item{
+		Kind:   track.ItemFailure,
+		Name:   te.Task,
+		Owner:  owner,
+		Since:  te.End,
+		State:  state,
+		Detail: firstLines([]string{te.Err.Error()})[0],
+	}
 }
 
 func contextCause(g *Group) error {

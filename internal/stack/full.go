@@ -24,8 +24,16 @@ func ParseFull(dump []byte) []Goroutine {
 // are not reused. For a dump of thousands of goroutines it saves holding
 // every goroutine and frame at once (BenchmarkSnapshot).
 func EachFull(dump []byte, fn func(g *Goroutine)) {
+	EachFullArgs(dump, nil, fn)
+}
+
+// EachFullArgs is EachFull that also keeps, in each goroutine's Args, the
+// first argument of its frames of the functions funcs (fully qualified
+// names, as Frame.Func).
+func EachFullArgs(dump []byte, funcs []string, fn func(g *Goroutine)) {
 	p := newParser(256)
 	p.reuse = true
+	p.argFuncs = funcs
 	p.full(dump, fn)
 }
 
@@ -36,12 +44,13 @@ func (p *parser) full(dump []byte, emit func(*Goroutine)) {
 	var target *[]Frame // cur.Frames, or the frames of cur's last ancestor
 	start := 0          // where *target begins in p.frames
 	ancestor := false   // target is an ancestor's
+	argStart := 0       // where cur.Args begins in p.argBuf
 	end := func() {
 		if in {
 			emit(&cur)
 			in = false
 			if p.reuse {
-				p.frames, p.labelBuf = p.frames[:0], p.labelBuf[:0]
+				p.frames, p.labelBuf, p.argBuf = p.frames[:0], p.labelBuf[:0], p.argBuf[:0]
 			}
 		}
 	}
@@ -60,6 +69,7 @@ func (p *parser) full(dump []byte, emit func(*Goroutine)) {
 			}
 			in = true
 			target, start, ancestor = &cur.Frames, len(p.frames), false
+			argStart = len(p.argBuf)
 		case !in:
 		case line[0] == '\t':
 			// A location without a frame: nothing to attach it to.
@@ -104,7 +114,14 @@ func (p *parser) full(dump []byte, emit func(*Goroutine)) {
 				// location line follows.
 				f.Func = p.str([]byte("non-Go function"))
 			} else {
-				f.Func = p.str(trimArgs(line))
+				name := trimArgs(line)
+				f.Func = p.str(name)
+				if len(p.argFuncs) > 0 && !ancestor && p.wantArg(f.Func) {
+					if v, ok := firstArg(line[len(name):]); ok {
+						p.argBuf = append(p.argBuf, Arg{Func: f.Func, Value: v})
+						cur.Args = p.argBuf[argStart:len(p.argBuf):len(p.argBuf)]
+					}
+				}
 				if loc, r, ok := p.location(rest); ok {
 					f.File, f.Line = loc.File, loc.Line
 					rest = r

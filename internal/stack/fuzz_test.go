@@ -91,8 +91,26 @@ func FuzzFull(f *testing.F) {
 		if each := eachFull(dump); !same(gs, each) {
 			t.Fatalf("EachFull differs from ParseFull:\n%+v\n%+v", each, gs)
 		}
+		// Asking for arguments changes nothing else, and keeps only
+		// those of the functions asked about.
+		i := 0
+		stack.EachFullArgs(dump, fuzzArgFuncs, func(g *stack.Goroutine) {
+			if i >= len(gs) || g.ID != gs[i].ID || len(g.Frames) != len(gs[i].Frames) {
+				t.Fatalf("EachFullArgs goroutine %d differs from ParseFull's", i)
+			}
+			for _, a := range g.Args {
+				if !slices.Contains(fuzzArgFuncs, a.Func) {
+					t.Fatalf("an argument of %s, which was not asked about", a.Func)
+				}
+			}
+			i++
+		})
 	})
 }
+
+// fuzzArgFuncs are functions of the recorded dumps whose arguments
+// FuzzFull asks for.
+var fuzzArgFuncs = []string{"main.main", "runtime.gopark", "github.com/tether-go/tether/supervise.(*task).run"}
 
 // eachFull collects EachFull's goroutines, copying what it reuses.
 func eachFull(dump []byte) []stack.Goroutine {

@@ -16,7 +16,9 @@ type parser struct {
 	strs     map[string]string
 	frames   []Frame
 	labelBuf []Label
-	reuse    bool // frames and labels are reused once a goroutine is emitted
+	argBuf   []Arg
+	argFuncs []string // the functions whose first argument to keep
+	reuse    bool     // frames and labels are reused once a goroutine is emitted
 }
 
 // newParser returns a parser with room for frames frames.
@@ -155,4 +157,36 @@ func cutSuffix(s []byte, suffix string) ([]byte, bool) {
 		return s, false
 	}
 	return s[:len(s)-len(suffix)], true
+}
+
+// wantArg reports whether fn is one of the functions whose first argument
+// the caller asked for. They are few (two, in leakcheck), and strings of
+// other lengths compare at the cost of a length check.
+func (p *parser) wantArg(fn string) bool {
+	for _, f := range p.argFuncs {
+		if f == fn {
+			return true
+		}
+	}
+	return false
+}
+
+// firstArg reads the first argument of a frame from what follows its
+// function's name: "(0xc000012345, ...)" gives 0xc000012345. An argument
+// that is not a plain hex word, or that the runtime marked as possibly
+// stale ("0xc000012345?"), is not read.
+func firstArg(s []byte) (uint64, bool) {
+	s, ok := cutPrefix(s, "(0x")
+	if !ok {
+		return 0, false
+	}
+	i := 0
+	for i < len(s) && ('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+		i++
+	}
+	if i == 0 || i > 16 || i == len(s) || (s[i] != ',' && s[i] != ')') {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(s[:i]), 16, 64)
+	return v, err == nil
 }

@@ -70,10 +70,21 @@ type Goroutine struct {
 	// Parent is the id of the goroutine that ran the go statement, when the
 	// runtime printed it ("created by ... in goroutine N").
 	Parent uint64
+	// Args are the first arguments of the goroutine's frames of the
+	// functions EachFullArgs was asked about, innermost first: only those
+	// the runtime printed exactly (a word, not "0x1?" or "{...}").
+	Args []Arg
 	// Ancestors are the stacks of the goroutines that created this one,
 	// parent first, as they were when each ran its go statement: only
 	// under GODEBUG tracebackancestors=N.
 	Ancestors []Ancestor
+}
+
+// Arg is the first argument of a frame, as a full dump prints it: for a
+// method, its receiver (a pointer, for a pointer receiver).
+type Arg struct {
+	Func  string
+	Value uint64
 }
 
 // Ancestor is the stack of a goroutine's creator at the moment it ran the go

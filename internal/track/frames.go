@@ -11,6 +11,12 @@ const (
 	// goroutine, and not on those of goroutines the task starts (which
 	// carry the task's labels too).
 	FuncTaskRun = "github.com/tether-go/tether/supervise.(*task).run"
+	// FuncTaskRunHere runs a task of Group.Run on its caller's goroutine,
+	// while the task runs. Its receiver, like FuncTaskRun's, is the task's
+	// record, whose address is the task's Item.Runner: a full dump prints
+	// it as the frame's first argument, which tells apart the goroutines
+	// of tasks that share their labels.
+	FuncTaskRunHere = "github.com/tether-go/tether/supervise.(*task).runHere"
 	// FuncMain is on the stack of the goroutine running supervise.Main,
 	// which waits for the service (its closures run as part of it): the
 	// program's root, not a leak.

@@ -23,6 +23,10 @@ const (
 	ItemTask     ItemKind = "task"     // a running (or restarting, or queued) task
 	ItemStep     ItemKind = "step"     // a cleanup step not yet run
 	ItemConflict ItemKind = "conflict" // the last version conflict of a guard
+	// ItemFailure is one of the last failures an object returned to its
+	// caller (a group's Run task): worth a report's reader knowing, not
+	// a leak.
+	ItemFailure ItemKind = "failure"
 )
 
 // State is what a registered object says about itself when a snapshot asks.
@@ -79,4 +83,17 @@ type Item struct {
 	// Detail is optional extra text for people, e.g. "held past LeakAfter
 	// (5s)" or "lost to app/b at scores.go:40".
 	Detail string
+
+	// For a task, how leakcheck finds its goroutines in a dump. Label is
+	// the value of its LabelTask label ("" when it runs without labels),
+	// which the tasks of one name in a group share: it names the role,
+	// Name the instance. Shared is set when the group has started more
+	// than one task with that label (live or ended), so the label alone
+	// does not say which task a goroutine carrying it belongs to. Runner
+	// is the address of supervise's record of the task: the receiver of
+	// FuncTaskRun (or FuncTaskRunHere) on the task's goroutine, which a
+	// full dump prints as that frame's first argument.
+	Label  string
+	Shared bool
+	Runner uint64
 }
