@@ -415,6 +415,39 @@ func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
 // TestPathsOfManyTasks checks the paths of many tasks of a few names, long
 // and short, started in an interleaved order: each name counts on its own,
 // from "#2" on, without gaps or repeats.
+// TestTaskIdentityOnce checks the lazily built identity of a task (see
+// task.identity): goroutines of one task asking for it at once, in every
+// order the scheduler picks, all get the same *track.Task with the task's
+// path, and the events and errors name the same path. Under -race, a
+// non-atomic lazy build fails here.
+func TestTaskIdentityOnce(t *testing.T) {
+	for round := range 50 {
+		g := supervise.New(context.Background(), "app", quiet())
+		g.Go("w", func(context.Context) error { return nil })
+		ids := make([]*track.Task, 8)
+		g.Go("w", func(ctx context.Context) error {
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range ids {
+				wg.Go(func() { <-start; ids[i] = track.TaskFrom(ctx) })
+			}
+			close(start)
+			wg.Wait()
+			return errBoom
+		})
+		err := g.Wait()
+		var te *supervise.TaskError
+		if !errors.As(err, &te) || te.Task != "app/w#2" {
+			t.Fatalf("round %d: Wait = %v, want the failure of app/w#2", round, err)
+		}
+		for i, id := range ids {
+			if id != ids[0] || id.Path != "app/w#2" {
+				t.Fatalf("round %d: goroutine %d got identity %p %q, goroutine 0 got %p %q; want one identity, app/w#2", round, i, id, id.Path, ids[0], ids[0].Path)
+			}
+		}
+	}
+}
+
 func TestPathsOfManyTasks(t *testing.T) {
 	long := strings.Repeat("n", 70) // longer than the fast path's buffer
 	g := supervise.New(context.Background(), "app", quiet())

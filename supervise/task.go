@@ -3,6 +3,7 @@ package supervise
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/tether-go/tether/internal/track"
@@ -39,28 +40,28 @@ func (s taskState) String() string {
 type task struct {
 	context.Context
 
-	g    *Group
-	fn   func(context.Context) error
-	id   track.Task  // Path; immutable once published
-	site track.Site  // where Go or Run was called
-	opt  *taskExtras // nil unless Go was given task options
+	g     *Group
+	fn    func(context.Context) error
+	name  *taskName                  // the record of the task's name in its group
+	n     int                        // its number among the tasks of that name: 1, 2...
+	ident atomic.Pointer[track.Task] // its identity, built when first asked for (see identity)
+	site  track.Site                 // where Go or Run was called
+	opt   *taskExtras                // nil unless Go was given task options
 
 	// start, restarts and state are guarded by g.mu (start is written
 	// before the task runs and, for a task that waited for a slot, when it
 	// got it). The task's own goroutine writes restarts and reads its own
-	// writes without the lock. inFn and outcome are the task goroutine's.
+	// writes without the lock. inFn is the task goroutine's.
 	start    int64 // when Go was called (or got its slot): g.clock() then
 	restarts int32
 	state    taskState
 	inFn     bool // fn is running: still set at the end means runtime.Goexit
 	here     bool // a Run task, on its caller's goroutine
-	outcome  outcome
 
 	// Guarded by g.mu.
 	prev, next *task
 	kids       *taskKids // nil until the task creates a group
 
-	err error // the final error (failed), or the echoed one (canceled); the task's own goroutine's
 }
 
 // taskExtras are what task options add to a task.
@@ -93,6 +94,14 @@ func (t *task) began() time.Time {
 	return t.g.at(t.start)
 }
 
+// ending is how a task ended: its outcome and its error (the final one
+// when it failed, the echoed one when it was canceled). The task's
+// goroutine keeps it in a local (run, endHere), not in the task record.
+type ending struct {
+	outcome outcome
+	err     error
+}
+
 type outcome uint8
 
 const (
@@ -108,13 +117,33 @@ func (t *task) Value(key any) any {
 		return t
 	}
 	if track.IsTaskKey(key) {
-		return &t.id
+		return t.identity()
 	}
 	return t.Context.Value(key)
 }
 
+// identity returns the task's identity, for track.TaskFrom (pool, guard,
+// leak reports) and everything that names the task: its path, built on the
+// first request. Most tasks end without anyone asking (a task that
+// completes, with Debug logging off), and building every task's path in Go
+// cost about 10% of a task (BenchmarkGoWait, tasks=100, the path's
+// concatenation in a CPU profile). It is an atomic.Pointer set once: two
+// goroutines of the task asking at once build two equal identities, and
+// both then use the one stored first (TestTaskIdentityOnce).
+func (t *task) identity() *track.Task {
+	if id := t.ident.Load(); id != nil {
+		return id
+	}
+	t.ident.CompareAndSwap(nil, &track.Task{Path: t.name.pathOf(t.n)})
+	return t.ident.Load()
+}
+
+// path returns the task's path: its group's path, "/", its name, and "#n"
+// for the second and later tasks of the name.
+func (t *task) path() string { return t.identity().Path }
+
 // String names the context, for fmt and context's own String methods.
-func (t *task) String() string { return "supervise.task(" + strconv.Quote(t.id.Path) + ")" }
+func (t *task) String() string { return "supervise.task(" + strconv.Quote(t.path()) + ")" }
 
 // childPath returns the path of a new child group named name, unique among
 // the task's children. It locks the task's group.
@@ -127,9 +156,9 @@ func (t *task) childPath(name string) string {
 	}
 	t.kids.names[name]++
 	if n := t.kids.names[name]; n > 1 {
-		return t.id.Path + "/" + name + "#" + strconv.Itoa(n)
+		return t.path() + "/" + name + "#" + strconv.Itoa(n)
 	}
-	return t.id.Path + "/" + name
+	return t.path() + "/" + name
 }
 
 // attach lists child among the task's live groups (childPath made kids).
