@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tether-go/tether/cleanup"
 	"github.com/tether-go/tether/internal/track"
@@ -72,6 +73,53 @@ func TestTaskContextCarriesIdentityAndLabels(t *testing.T) {
 		}
 		if len(got) != 3 {
 			t.Errorf("task paths %v, want app/worker, app/worker#2, app/worker#3", got)
+		}
+	})
+}
+
+// TestTaskContextIsTheGroupsContext checks the invariant that lets a task
+// be its own context (see task): Deadline, Done, Err and cancellation are
+// those of the context it embeds, so contexts derived from a task's context
+// attach to the group's cancellation directly (no goroutine watches them)
+// and see its cause, in the order the failure and the derivations happen.
+func TestTaskContextIsTheGroupsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", quiet())
+		derived := make(chan struct{})
+		fail := make(chan struct{})
+		var causes [3]error
+		g.Go("waiter", func(ctx context.Context) error {
+			before := runtime.NumGoroutine()
+			c1, cancel1 := context.WithCancel(ctx)
+			defer cancel1()
+			c2, cancel2 := context.WithTimeout(c1, time.Hour)
+			defer cancel2()
+			stop := context.AfterFunc(ctx, func() {})
+			defer stop()
+			if n := runtime.NumGoroutine(); n != before {
+				t.Errorf("deriving from a task's context started %d goroutines; want 0 (the task must expose its group's cancelCtx)", n-before)
+			}
+			if d, ok := c2.Deadline(); !ok || d != time.Now().Add(time.Hour) {
+				t.Errorf("derived Deadline = %v, %v; want now+1h", d, ok)
+			}
+			close(derived)
+			<-c2.Done()
+			causes = [3]error{context.Cause(ctx), context.Cause(c1), context.Cause(c2)}
+			return ctx.Err()
+		})
+		g.Go("failer", func(context.Context) error { <-fail; return errBoom })
+		<-derived
+		synctest.Wait()
+		close(fail)
+		err := g.Wait()
+		for i, c := range causes {
+			var te *supervise.TaskError
+			if !errors.As(c, &te) || te.Task != "app/failer" || !errors.Is(c, errBoom) {
+				t.Errorf("cause %d seen by the waiter = %v; want the *TaskError of app/failer", i, c)
+			}
+		}
+		if !errors.Is(err, errBoom) {
+			t.Errorf("Wait = %v, want errBoom", err)
 		}
 	})
 }
