@@ -31,7 +31,8 @@ const keptRunFailures = 8
 // Shutdown), with that cancellation's cause.
 //
 // Run returns nil when fn returns nil, and otherwise a *[TaskError]
-// wrapping fn's error, a *[PanicError], or [ErrGoexit]. Unlike a failure of
+// wrapping fn's error, a *[PanicError], or an error saying fn called
+// runtime.Goexit. Unlike a failure of
 // Go's, a failure of Run belongs to its caller: it does not cancel the
 // group, and Wait does not return it. The group counts Run's failures (the
 // counters "failed" and "panicked" of leak reports) and keeps the last few

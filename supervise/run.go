@@ -213,7 +213,7 @@ func echoes(ctx context.Context, err error) bool {
 func (t *task) exit(end *ending) *TaskError {
 	g := t.g
 	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
-		*end = ending{failed, ErrGoexit}
+		*end = ending{failed, errGoexit}
 	}
 	var te *TaskError
 	switch end.outcome {
