@@ -379,7 +379,7 @@ func (t *task) acquire(ctx context.Context) bool {
 
 // clock returns the time since the group was created. Tasks record their
 // start on this clock: time.Since reads only the monotonic clock, about
-// half the cost of time.Now (BenchmarkGoWait), and in a testing/synctest
+// half the cost of time.Now (BenchmarkClock), and in a testing/synctest
 // bubble it follows the bubble's fake time. at turns a reading back into a
 // time.Time.
 func (g *Group) clock() int64 { return int64(time.Since(g.created)) }
