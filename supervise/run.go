@@ -18,8 +18,7 @@ import (
 
 // run is the task's goroutine.
 func (t *task) run() {
-	var end ending
-	defer t.exit(&end)
+	defer t.exit()
 	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(t)
 	}
@@ -28,7 +27,7 @@ func (t *task) run() {
 	}
 	for {
 		err := t.attempt()
-		if !t.again(err, &end) || !t.backoff(err, &end) {
+		if !t.again(err) || !t.backoff(err) {
 			return
 		}
 	}
@@ -39,44 +38,45 @@ func (t *task) run() {
 //go:noinline
 func (t *task) emitStarted() {
 	start := t.g.at(t.start)
-	t.emit(Started, start, start, nil, 0)
+	t.emit(Started, start, nil, 0)
 }
 
-// again decides what a run's result means: it sets the task's end and
-// returns false when the task is over, true when the policy restarts it.
-func (t *task) again(err error, end *ending) bool {
+// again decides what a run's result means: it sets the outcome and returns
+// false when the task is over, true when the policy restarts it.
+func (t *task) again(err error) bool {
 	g := t.g
 	p := t.policy()
 	switch {
 	case err == nil:
 		if p == nil || !p.Always || g.ctx.Err() != nil {
-			end.outcome = completed
+			t.outcome = completed
 			return false
 		}
 	case echoes(g.ctx, err):
-		*end = ending{canceled, err}
+		t.outcome, t.err = canceled, err
 		return false
 	case p == nil || g.ctx.Err() != nil:
 		// No policy, or the group is ending: no restart, and a real
 		// failure is never dropped.
-		*end = ending{failed, err}
+		t.outcome, t.err = failed, err
 		return false
 	}
 	return true
 }
 
 // backoff waits before a restart: it returns true when the next run
-// begins, or false when the policy gives up or the group ends first (end
-// is then set).
+// begins, or false when the policy gives up or the group ends first (the
+// outcome is then set).
 //
 //go:noinline
-func (t *task) backoff(err error, end *ending) bool {
+func (t *task) backoff(err error) bool {
 	g := t.g
 	x := t.opt
 	now := time.Now()
 	delay, recent, ok := x.rs.next(x.policy, now)
 	if !ok {
-		*end = ending{failed, &restartLimitError{restarts: recent, period: x.policy.Period, last: err}}
+		t.outcome = failed
+		t.err = &restartLimitError{restarts: recent, period: x.policy.Period, last: err}
 		return false
 	}
 	g.mu.Lock()
@@ -84,7 +84,7 @@ func (t *task) backoff(err error, end *ending) bool {
 	g.more().counts.restarts++
 	g.mu.Unlock()
 	if g.wants(t, Restarting) {
-		t.emit(Restarting, now, t.began(), err, delay)
+		t.emit(Restarting, now, err, delay)
 	}
 	timer := time.NewTimer(delay)
 	select {
@@ -93,7 +93,7 @@ func (t *task) backoff(err error, end *ending) bool {
 		// Stopped while waiting to restart: the task ends for the
 		// cancellation (its last failure was reported when it happened).
 		timer.Stop()
-		*end = ending{canceled, context.Cause(g.ctx)}
+		t.outcome, t.err = canceled, context.Cause(g.ctx)
 		return false
 	}
 	x.rs.began = time.Now()
@@ -156,25 +156,35 @@ func (t *task) recoverPanic(errp *error) {
 func (t *task) panicked(v any) error {
 	pe := recovered(t.path(), v)
 	if t.g.wants(t, Panicked) {
-		t.emit(Panicked, time.Now(), t.began(), pe, 0)
+		t.emit(Panicked, time.Now(), pe, 0)
 	}
 	return pe
 }
 
-// emit builds an event of the task and delivers it.
+// emit builds an event of the task at now and delivers it. Its Duration
+// is since the current run began.
+//
+// The hook and the logger run at the bottom of the task's goroutine's
+// small stack, under run, exit and emit: emit calls them directly (not
+// through Group.emit) and computes what it can itself, so that its
+// callers' frames and its own stay small (tether-hook in BenchmarkGoWait
+// shows a stack growth: it triples a task's cost).
 //
 //go:noinline
-func (t *task) emit(kind EventKind, now, began time.Time, err error, backoff time.Duration) {
+func (t *task) emit(kind EventKind, now time.Time, err error, backoff time.Duration) {
 	g := t.g
 	e := Event{Kind: kind, Group: g.path, Task: t.path(), Time: now, Err: err, Restarts: int(t.restarts), Backoff: backoff}
 	if kind != Started {
-		e.Duration = now.Sub(began)
+		e.Duration = now.Sub(t.began())
 	}
 	switch kind {
 	case Failed, Panicked, GaveUp:
 		e.Site = t.site.String()
 	}
-	g.emit(t, e)
+	if g.sink.hook != nil {
+		g.callHook(&e)
+	}
+	g.logEvent(t, &e)
 }
 
 // timedOut is a task's error when its Timeout passed: errors.As finds the
@@ -210,29 +220,29 @@ func echoes(ctx context.Context, err error) bool {
 // per task at 100 tasks (BenchmarkGoWait, not significant in a noisy
 // run): under the 15% that would pay for a protocol no test can step
 // through exhaustively.
-func (t *task) exit(end *ending) *TaskError {
+func (t *task) exit() *TaskError {
 	g := t.g
 	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
-		*end = ending{failed, errGoexit}
+		t.outcome, t.err = failed, errGoexit
 	}
 	var te *TaskError
-	switch end.outcome {
+	switch t.outcome {
 	case completed:
 		if g.wants(t, Completed) {
-			t.emit(Completed, g.now(), t.began(), nil, 0)
+			t.emit(Completed, g.now(), nil, 0)
 		}
 	case canceled:
 		if g.wants(t, Canceled) {
-			t.emit(Canceled, g.now(), t.began(), end.err, 0)
+			t.emit(Canceled, g.now(), t.err, 0)
 		}
 	case failed:
-		te = t.failure(end.err)
+		te = t.failure()
 	}
 	if g.sem != nil {
 		g.sem.Release(1)
 	}
 	g.mu.Lock()
-	switch end.outcome {
+	switch t.outcome {
 	case completed:
 		g.completed++
 	case canceled:
@@ -263,18 +273,18 @@ func (g *Group) canceledLocked(t *task) {
 // was reported when it was recovered).
 //
 //go:noinline
-func (t *task) failure(err error) *TaskError {
+func (t *task) failure() *TaskError {
 	now := time.Now()
-	te := &TaskError{Task: t.path(), Site: t.site.String(), Err: err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
+	te := &TaskError{Task: t.path(), Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
 	kind := Failed
-	switch err.(type) {
+	switch t.err.(type) {
 	case *restartLimitError:
 		kind = GaveUp
 	case *PanicError:
 		kind = 0
 	}
 	if kind != 0 && t.g.wants(t, kind) {
-		t.emit(kind, now, t.began(), err, 0)
+		t.emit(kind, now, t.err, 0)
 	}
 	return te
 }

@@ -55,16 +55,19 @@ type task struct {
 	// start, restarts and state are guarded by g.mu (start is written
 	// before the task runs and, for a task that waited for a slot, when it
 	// got it). The task's own goroutine writes restarts and reads its own
-	// writes without the lock. inFn is the task goroutine's.
+	// writes without the lock. inFn, outcome and err are the task goroutine's.
 	start    int64 // when Go was called (or got its slot): g.clock() then
 	restarts int32
 	state    taskState
 	inFn     bool // fn is running: still set at the end means runtime.Goexit
 	here     bool // a Run task, on its caller's goroutine
+	outcome  outcome
 
 	// Guarded by g.mu.
 	prev, next *task
 	kids       *taskKids // nil until the task creates a group
+
+	err error // the final error (failed), or the echoed one (canceled)
 
 }
 
@@ -98,14 +101,6 @@ func (t *task) began() time.Time {
 	return t.g.at(t.start)
 }
 
-// ending is how a task ended: its outcome and its error (the final one
-// when it failed, the echoed one when it was canceled). The task's
-// goroutine keeps it in a local (run, endHere), not in the task record.
-type ending struct {
-	outcome outcome
-	err     error
-}
-
 type outcome uint8
 
 const (
@@ -134,6 +129,11 @@ func (t *task) Value(key any) any {
 // concatenation in a CPU profile). It is an atomic.Pointer set once: two
 // goroutines of the task asking at once build two equal identities, and
 // both then use the one stored first (TestTaskIdentityOnce).
+//
+// It is not inlined, so that the frames of the task's goroutine that call it
+// stay small (see run.go).
+//
+//go:noinline
 func (t *task) identity() *track.Task {
 	if id := t.ident.Load(); id != nil {
 		return id
