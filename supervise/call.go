@@ -32,11 +32,10 @@ const keptRunFailures = 8
 //
 // Run returns nil when fn returns nil, and otherwise a *[TaskError]
 // wrapping fn's error, a *[PanicError], or an error saying fn called
-// runtime.Goexit. Unlike a failure of
-// Go's, a failure of Run belongs to its caller: it does not cancel the
-// group, and Wait does not return it. The group counts Run's failures (the
-// counters "failed" and "panicked" of leak reports) and keeps the last few
-// for Main's report.
+// runtime.Goexit. Unlike a failure of Go's, a failure of Run belongs to
+// its caller: it does not cancel the group, and Wait does not return it.
+// The group counts Run's failures (the counters "failed" and "panicked" of
+// leak reports) and keeps the last few for Main's report.
 //
 // fn does not run if ctx or the group's context is already done: Run then
 // returns an error that matches the context's error (errors.Is
