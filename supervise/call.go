@@ -111,16 +111,17 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(ctx)
 	}
+	var end ending
 	switch err := *errp; {
 	case t.inFn || err == nil: // exit sees a Goexit
 	case echoes(t, err):
-		t.outcome, t.err = canceled, err
+		end = ending{canceled, err}
 	default:
-		t.outcome, t.err = failed, err
+		end = ending{failed, err}
 	}
-	te := t.exit()
-	if te == nil && t.err != nil {
-		te = &TaskError{Task: t.path(), Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: time.Now()}
+	te := t.exit(&end)
+	if te == nil && end.err != nil {
+		te = &TaskError{Task: t.path(), Site: t.site.String(), Err: end.err, Start: t.g.at(t.start), End: time.Now()}
 	}
 	if te != nil {
 		*errp = te

@@ -262,6 +262,9 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 	}
 	c := g.name(name)
 	t.name, t.n = c, c.add()
+	if g.sink.hook != nil {
+		t.eagerIdentity()
+	}
 	if g.ctx.Err() != nil {
 		g.more().counts.skipped++
 		g.noteSkipped(t)

@@ -469,8 +469,15 @@ func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
 // path, and the events and errors name the same path. Under -race, a
 // non-atomic lazy build fails here.
 func TestTaskIdentityOnce(t *testing.T) {
+	var events sync.Map // task path -> true, from the hook
+	hook := supervise.OnEvent(func(e supervise.Event) { events.Store(e.Task, true) })
 	for round := range 50 {
-		g := supervise.New(context.Background(), "app", quiet())
+		opts := []supervise.Option{quiet()}
+		withHook := round%2 == 1 // the identity is built in Go, before the task runs
+		if withHook {
+			opts = append(opts, hook)
+		}
+		g := supervise.New(context.Background(), "app", opts...)
 		g.Go("w", func(context.Context) error { return nil })
 		ids := make([]*track.Task, 8)
 		g.Go("w", func(ctx context.Context) error {
@@ -490,8 +497,13 @@ func TestTaskIdentityOnce(t *testing.T) {
 		}
 		for i, id := range ids {
 			if id != ids[0] || id.Path != "app/w#2" {
-				t.Fatalf("round %d: goroutine %d got identity %p %q, goroutine 0 got %p %q; want one identity, app/w#2", round, i, id, id.Path, ids[0], ids[0].Path)
+				t.Fatalf("round %d (hook %v): goroutine %d got identity %p %q, goroutine 0 got %p %q; want one identity, app/w#2", round, withHook, i, id, id.Path, ids[0], ids[0].Path)
 			}
+		}
+	}
+	for _, p := range []string{"app/w", "app/w#2"} {
+		if _, ok := events.Load(p); !ok {
+			t.Errorf("the hook saw no event of %s", p)
 		}
 	}
 }

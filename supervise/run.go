@@ -18,7 +18,8 @@ import (
 
 // run is the task's goroutine.
 func (t *task) run() {
-	defer t.exit()
+	var end ending
+	defer t.exit(&end)
 	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(t)
 	}
@@ -27,7 +28,7 @@ func (t *task) run() {
 	}
 	for {
 		err := t.attempt()
-		if !t.again(err) || !t.backoff(err) {
+		if !t.again(err, &end) || !t.backoff(err, &end) {
 			return
 		}
 	}
@@ -41,42 +42,41 @@ func (t *task) emitStarted() {
 	t.emit(Started, start, nil, 0)
 }
 
-// again decides what a run's result means: it sets the outcome and returns
-// false when the task is over, true when the policy restarts it.
-func (t *task) again(err error) bool {
+// again decides what a run's result means: it sets the task's end and
+// returns false when the task is over, true when the policy restarts it.
+func (t *task) again(err error, end *ending) bool {
 	g := t.g
 	p := t.policy()
 	switch {
 	case err == nil:
 		if p == nil || !p.Always || g.ctx.Err() != nil {
-			t.outcome = completed
+			end.outcome = completed
 			return false
 		}
 	case echoes(g.ctx, err):
-		t.outcome, t.err = canceled, err
+		*end = ending{canceled, err}
 		return false
 	case p == nil || g.ctx.Err() != nil:
 		// No policy, or the group is ending: no restart, and a real
 		// failure is never dropped.
-		t.outcome, t.err = failed, err
+		*end = ending{failed, err}
 		return false
 	}
 	return true
 }
 
 // backoff waits before a restart: it returns true when the next run
-// begins, or false when the policy gives up or the group ends first (the
-// outcome is then set).
+// begins, or false when the policy gives up or the group ends first (end
+// is then set).
 //
 //go:noinline
-func (t *task) backoff(err error) bool {
+func (t *task) backoff(err error, end *ending) bool {
 	g := t.g
 	x := t.opt
 	now := time.Now()
 	delay, recent, ok := x.rs.next(x.policy, now)
 	if !ok {
-		t.outcome = failed
-		t.err = &restartLimitError{restarts: recent, period: x.policy.Period, last: err}
+		*end = ending{failed, &restartLimitError{restarts: recent, period: x.policy.Period, last: err}}
 		return false
 	}
 	g.mu.Lock()
@@ -93,7 +93,7 @@ func (t *task) backoff(err error) bool {
 		// Stopped while waiting to restart: the task ends for the
 		// cancellation (its last failure was reported when it happened).
 		timer.Stop()
-		t.outcome, t.err = canceled, context.Cause(g.ctx)
+		*end = ending{canceled, context.Cause(g.ctx)}
 		return false
 	}
 	x.rs.began = time.Now()
@@ -220,29 +220,29 @@ func echoes(ctx context.Context, err error) bool {
 // per task at 100 tasks (BenchmarkGoWait, not significant in a noisy
 // run): under the 15% that would pay for a protocol no test can step
 // through exhaustively.
-func (t *task) exit() *TaskError {
+func (t *task) exit(end *ending) *TaskError {
 	g := t.g
 	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
-		t.outcome, t.err = failed, errGoexit
+		*end = ending{failed, errGoexit}
 	}
 	var te *TaskError
-	switch t.outcome {
+	switch end.outcome {
 	case completed:
 		if g.wants(t, Completed) {
 			t.emit(Completed, g.now(), nil, 0)
 		}
 	case canceled:
 		if g.wants(t, Canceled) {
-			t.emit(Canceled, g.now(), t.err, 0)
+			t.emit(Canceled, g.now(), end.err, 0)
 		}
 	case failed:
-		te = t.failure()
+		te = t.failure(end.err)
 	}
 	if g.sem != nil {
 		g.sem.Release(1)
 	}
 	g.mu.Lock()
-	switch t.outcome {
+	switch end.outcome {
 	case completed:
 		g.completed++
 	case canceled:
@@ -273,18 +273,18 @@ func (g *Group) canceledLocked(t *task) {
 // was reported when it was recovered).
 //
 //go:noinline
-func (t *task) failure() *TaskError {
+func (t *task) failure(err error) *TaskError {
 	now := time.Now()
-	te := &TaskError{Task: t.path(), Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
+	te := &TaskError{Task: t.path(), Site: t.site.String(), Err: err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
 	kind := Failed
-	switch t.err.(type) {
+	switch err.(type) {
 	case *restartLimitError:
 		kind = GaveUp
 	case *PanicError:
 		kind = 0
 	}
 	if kind != 0 && t.g.wants(t, kind) {
-		t.emit(kind, now, t.err, 0)
+		t.emit(kind, now, err, 0)
 	}
 	return te
 }

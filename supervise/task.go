@@ -49,25 +49,23 @@ type task struct {
 	name  *taskName                  // the record of the task's name in its group
 	n     int                        // its number among the tasks of that name: 1, 2...
 	ident atomic.Pointer[track.Task] // its identity, built when first asked for (see identity)
+	id    track.Task                 // the identity ident points to when Go built it (see eagerIdentity)
 	site  track.Site                 // where Go or Run was called
 	opt   *taskExtras                // nil unless Go was given task options
 
 	// start, restarts and state are guarded by g.mu (start is written
 	// before the task runs and, for a task that waited for a slot, when it
 	// got it). The task's own goroutine writes restarts and reads its own
-	// writes without the lock. inFn, outcome and err are the task goroutine's.
+	// writes without the lock. inFn is the task goroutine's.
 	start    int64 // when Go was called (or got its slot): g.clock() then
 	restarts int32
 	state    taskState
 	inFn     bool // fn is running: still set at the end means runtime.Goexit
 	here     bool // a Run task, on its caller's goroutine
-	outcome  outcome
 
 	// Guarded by g.mu.
 	prev, next *task
 	kids       *taskKids // nil until the task creates a group
-
-	err error // the final error (failed), or the echoed one (canceled)
 
 }
 
@@ -99,6 +97,14 @@ func (t *task) began() time.Time {
 		return t.opt.rs.began
 	}
 	return t.g.at(t.start)
+}
+
+// ending is how a task ended: its outcome and its error (the final one
+// when it failed, the echoed one when it was canceled). The task's
+// goroutine keeps it in a local (run, endHere), not in the task record.
+type ending struct {
+	outcome outcome
+	err     error
 }
 
 type outcome uint8
@@ -140,6 +146,16 @@ func (t *task) identity() *track.Task {
 	}
 	t.ident.CompareAndSwap(nil, &track.Task{Path: t.name.pathOf(t.n)})
 	return t.ident.Load()
+}
+
+// eagerIdentity builds the task's identity in the task's record, before the
+// task is published (so without atomics racing), for a group whose hook
+// receives every event: each of them names the task, and a lazy identity
+// would cost two allocations (its record and the path) where this costs
+// the path's alone, keeping a task at three allocations with a hook.
+func (t *task) eagerIdentity() {
+	t.id.Path = t.name.pathOf(t.n)
+	t.ident.Store(&t.id)
 }
 
 // path returns the task's path: its group's path, "/", its name, and "#n"
