@@ -85,9 +85,11 @@
 // (its start), the group's lock twice (to start and to end), and setting
 // its pprof labels on the goroutine. Its path is built only when something
 // asks for it (an event that is logged, an error, Tasks, a pool lease or a
-// guard write), and its labels once per task name, not per task. No event
-// is built and no clock is read for it unless the hook is set or the
-// logger is enabled at its level. A group costs, besides what
+// guard write; with an [OnEvent] hook, when Go is called: a third
+// allocation), and its labels once per task name, not per task. No event
+// is built, and the clock is not read again at its end, unless the hook is
+// set or the logger is enabled at the event's level (TestAllocationsPerTask
+// holds the counts). A group costs, besides what
 // errgroup.WithContext costs, a clock read, its registration for leak
 // reports, and the labels of each task name (three allocations).
 //
