@@ -130,11 +130,13 @@ func (t *task) Value(key any) any {
 // identity returns the task's identity, for track.TaskFrom (pool, guard,
 // leak reports) and everything that names the task: its path, built on the
 // first request. Most tasks end without anyone asking (a task that
-// completes, with Debug logging off), and building every task's path in Go
-// cost about 10% of a task (BenchmarkGoWait, tasks=100, the path's
-// concatenation in a CPU profile). It is an atomic.Pointer set once: two
-// goroutines of the task asking at once build two equal identities, and
-// both then use the one stored first (TestTaskIdentityOnce).
+// completes, with Debug logging off); building every task's path in Go, as
+// eagerIdentity does, costs an allocation and 16-21% more CPU per task
+// (BenchmarkGoWait, tasks=100, -cpu 1 and 2, against a build that always
+// does it, in one run). It is an atomic.Pointer set once: two goroutines
+// of the task asking at once build two equal identities, and both then use
+// the one stored first (TestTaskIdentityOnce, which fails under -race with
+// a Store in place of the CompareAndSwap).
 //
 // It is not inlined, so that the frames of the task's goroutine that call it
 // stay small (see run.go).
