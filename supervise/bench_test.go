@@ -336,3 +336,31 @@ func BenchmarkRun(b *testing.B) {
 		}
 	})
 }
+
+// TestAllocationsPerTask holds a task to its allocations (see Cost in the
+// package doc): two (its record and its goroutine's closure), and three with
+// an event hook (the path the events name). It measures 100 tasks of one
+// group, so the group's own allocations count for a hundredth each.
+func TestAllocationsPerTask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts under -short are not checked")
+	}
+	fn := func(context.Context) error { return nil }
+	for _, c := range []struct {
+		name string
+		run  runner
+		max  float64
+	}{
+		{"default", tetherRunner(), 2.1},
+		{"hook", tetherRunner(supervise.OnEvent(func(supervise.Event) {})), 3.1},
+	} {
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := c.run(100, fn); err != nil {
+				t.Fatal(err)
+			}
+		}) / 100
+		if allocs > c.max {
+			t.Errorf("%s: %.2f allocations per task, want at most %.1f", c.name, allocs, c.max)
+		}
+	}
+}

@@ -31,11 +31,11 @@ const keptRunFailures = 8
 // Shutdown), with that cancellation's cause.
 //
 // Run returns nil when fn returns nil, and otherwise a *[TaskError]
-// wrapping fn's error, a *[PanicError], or [ErrGoexit]. Unlike a failure of
-// Go's, a failure of Run belongs to its caller: it does not cancel the
-// group, and Wait does not return it. The group counts Run's failures (the
-// counters "failed" and "panicked" of leak reports) and keeps the last few
-// for Main's report.
+// wrapping fn's error, a *[PanicError], or an error saying fn called
+// runtime.Goexit. Unlike a failure of Go's, a failure of Run belongs to
+// its caller: it does not cancel the group, and Wait does not return it.
+// The group counts Run's failures (the counters "failed" and "panicked" of
+// leak reports) and keeps the last few for Main's report.
 //
 // fn does not run if ctx or the group's context is already done: Run then
 // returns an error that matches the context's error (errors.Is
@@ -61,11 +61,11 @@ func (g *Group) Run(ctx context.Context, name string, fn func(ctx context.Contex
 	checkTaskName("Run", g.path, name)
 	parent, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	t := &task{Context: parent, g: g, fn: fn, site: site, here: true}
+	t := &task{Context: parent, g: g, fn: fn, site: site, here: true, start: g.clock()}
 	g.mu.Lock()
 	g.checkOpenLocked("Run", name, site)
 	c := g.name(name)
-	t.id.Path = c.next()
+	t.name, t.n = c, c.add()
 	if g.ctx.Err() != nil || ctx.Err() != nil {
 		g.more().counts.skipped++
 		g.mu.Unlock()
@@ -111,16 +111,17 @@ func (t *task) endHere(ctx context.Context, errp *error) {
 	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(ctx)
 	}
+	var end ending
 	switch err := *errp; {
 	case t.inFn || err == nil: // exit sees a Goexit
 	case echoes(t, err):
-		t.outcome, t.err = canceled, err
+		end = ending{canceled, err}
 	default:
-		t.outcome, t.err = failed, err
+		end = ending{failed, err}
 	}
-	te := t.exit()
-	if te == nil && t.err != nil {
-		te = &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: time.Now()}
+	te := t.exit(&end)
+	if te == nil && end.err != nil {
+		te = &TaskError{Task: t.path(), Site: t.site.String(), Err: end.err, Start: t.g.at(t.start), End: time.Now()}
 	}
 	if te != nil {
 		*errp = te
@@ -164,9 +165,9 @@ func (t *task) notStarted(ctx context.Context) error {
 	if g.ctx.Err() == nil {
 		done, reason = ctx, "its context was done"
 	}
-	err := &notStartedError{group: g.path, task: t.id.Path, reason: reason, err: done.Err(), cause: context.Cause(done)}
+	err := &notStartedError{group: g.path, task: t.path(), reason: reason, err: done.Err(), cause: context.Cause(done)}
 	if g.wants(ctx, Skipped) {
-		g.emit(ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: err.cause})
+		g.emit(ctx, Event{Kind: Skipped, Group: g.path, Task: t.path(), Time: time.Now(), Err: err.cause})
 	}
 	return err
 }

@@ -80,22 +80,30 @@
 //
 // # Cost
 //
-// A task costs more than an errgroup task: besides its goroutine, three
-// allocations (its record, its goroutine's closure, its path), a read of
-// the monotonic clock, and the group's lock twice (to start and to end).
-// Its pprof labels are built once per task name, not per task. A group
-// costs one allocation more than errgroup.WithContext, a clock read, its
-// registration for leak reports, and the labels of each task name
-// (BenchmarkLabels, how=per-task). BenchmarkGoWait runs tether, errgroup,
-// conc and plain goroutines side by side (impl=tether-nolabels and
-// impl=tether-hook show what labels and events cost); BenchmarkNewWait
-// measures a group with zero and one task against errgroup.WithContext;
-// BenchmarkRun measures Group.Run against pprof.Do and a plain call.
+// A task is a goroutine plus two allocations (its record, which is also its
+// context, and its goroutine's closure), one read of the monotonic clock
+// (its start), the group's lock twice (to start and to end), and setting
+// its pprof labels on the goroutine. Its path is built only when something
+// asks for it (an event that is logged, an error, Tasks, a pool lease or a
+// guard write; with an [OnEvent] hook, when Go is called: a third
+// allocation), and its labels once per task name, not per task. No event
+// is built, and the clock is not read again at its end, unless the hook is
+// set or the logger is enabled at the event's level (TestAllocationsPerTask
+// holds the counts). A group costs, besides what
+// errgroup.WithContext costs, a clock read, its registration for leak
+// reports, and the labels of each task name (three allocations).
+//
+// BenchmarkGoWait runs tether, errgroup, conc and plain goroutines side by
+// side (impl=tether-nolabels and impl=tether-hook show what labels and
+// events cost); BenchmarkNewWait measures a group with zero and one task
+// against errgroup.WithContext; BenchmarkRun measures Group.Run against
+// pprof.Do and a plain call; BenchmarkClock and BenchmarkRegistry measure
+// a clock read and a registration alone.
 //
 // That is noise next to any task doing I/O, and the price of a name, a
-// label, an identity and a report for every goroutine. For fan-outs of
-// tiny CPU-bound work items, run a worker per core under supervise and feed
-// it the items. A panic costs tens of microseconds more (its stack is
+// label, an identity and a report for every goroutine. For fan-outs of tiny
+// CPU-bound work items, run a worker per core under supervise and feed it
+// the items. A panic costs tens of microseconds more (its stack is
 // captured), paid only when it happens.
 //
 // Start times (TaskInfo.Since, TaskError.Start, the times of events) are

@@ -16,9 +16,6 @@ import (
 var (
 	// ErrShutdown is the cause of a group's context after Shutdown.
 	ErrShutdown = errors.New("supervise: group shut down")
-	// ErrGoexit is the error of a task that called runtime.Goexit (for
-	// example t.FailNow) instead of returning.
-	ErrGoexit = errors.New("supervise: task called runtime.Goexit")
 	// ErrRestartLimit is the error of a task that failed more often than its
 	// restart Policy allows.
 	ErrRestartLimit = errors.New("supervise: restart limit reached")
@@ -26,11 +23,17 @@ var (
 	ErrNotStopped = errors.New("supervise: task did not stop")
 )
 
+// errGoexit is the error of a task that called runtime.Goexit (for example
+// t.FailNow) instead of returning. It is not exported: the *TaskError's
+// message says it, and no caller needs to tell it apart.
+var errGoexit = errors.New("supervise: task called runtime.Goexit")
+
 // TaskError is a failed task, as Wait and Shutdown report it and as the
 // cause of the group's context when the failure cancelled the group. Err is
 // what the task returned (matching context.DeadlineExceeded when the task's
-// Timeout passed), a *[PanicError], [ErrGoexit], or an error matching
-// [ErrRestartLimit] that wraps the last failure.
+// Timeout passed), a *[PanicError], an error saying the task called
+// runtime.Goexit, or an error matching [ErrRestartLimit] that wraps the
+// last failure.
 type TaskError struct {
 	Task     string    // the task's path
 	Site     string    // where Go was called, "file.go:LINE"

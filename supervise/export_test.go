@@ -46,3 +46,6 @@ func OnLost(fn func(track.Handle)) Option { return onLostOption(fn) }
 type onLostOption func(track.Handle)
 
 func (o onLostOption) apply(s settings) settings { s.onLost = o; return s }
+
+// ErrGoexit is the error of a task that called runtime.Goexit.
+var ErrGoexit = errGoexit

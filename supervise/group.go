@@ -253,6 +253,7 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 	if len(opts) > 0 {
 		t.applyOptions(op, name, opts)
 	}
+	t.start = g.clock() // before the lock, which the task's exit contends for
 	g.mu.Lock()
 	g.checkOpenLocked(op, name, site)
 	if try && g.sem != nil && g.ctx.Err() == nil && !g.sem.TryAcquire(1) {
@@ -260,7 +261,10 @@ func (g *Group) start(op string, site track.Site, name string, fn func(ctx conte
 		return false
 	}
 	c := g.name(name)
-	t.id.Path = c.next()
+	t.name, t.n = c, c.add()
+	if g.sink.hook != nil {
+		t.eagerIdentity()
+	}
 	if g.ctx.Err() != nil {
 		g.more().counts.skipped++
 		g.noteSkipped(t)
@@ -304,9 +308,9 @@ func (g *Group) checkOpenLocked(op, name string, site track.Site) {
 	}
 }
 
-// addLocked lists a new task as live. Called with g.mu held.
+// addLocked lists a new task as live; t.start is set. Called with g.mu
+// held.
 func (g *Group) addLocked(t *task) {
-	t.start = g.clock()
 	g.live++
 	g.started++
 	g.tasks.push(t)
@@ -378,7 +382,7 @@ func (t *task) acquire(ctx context.Context) bool {
 
 // clock returns the time since the group was created. Tasks record their
 // start on this clock: time.Since reads only the monotonic clock, about
-// half the cost of time.Now (BenchmarkGoWait), and in a testing/synctest
+// half the cost of time.Now (BenchmarkClock), and in a testing/synctest
 // bubble it follows the bubble's fake time. at turns a reading back into a
 // time.Time.
 func (g *Group) clock() int64 { return int64(time.Since(g.created)) }
@@ -444,20 +448,21 @@ func labelPath(p string) string {
 	return p[:i]
 }
 
-// next returns the path of the name's next task: the name's path, then
-// path#2, path#3... Numbers are never reused within a group, so a path
-// names one task instance for the group's whole life.
-//
-// Each path is its own string: one allocation, about 60ns of a task
-// (BenchmarkGoWait, tasks=100). Paths sliced from a string built for a batch
-// of numbers saved an allocation but less than 15% of Go+Wait, which is not
-// worth the code.
-func (c *taskName) next() string {
+// add counts a new task of the name and returns its number. Numbers are
+// never reused within a group, so a path names one task instance for the
+// group's whole life. Called with the group's lock held.
+func (c *taskName) add() int {
 	c.n++
-	if c.n == 1 {
+	return c.n
+}
+
+// pathOf returns the path of the name's task number n: the name's path,
+// then path#2, path#3...
+func (c *taskName) pathOf(n int) string {
+	if n == 1 {
 		return c.path
 	}
-	return c.path + "#" + strconv.Itoa(c.n)
+	return c.path + "#" + strconv.Itoa(n)
 }
 
 // noteSkipped records a skipped task among those stopped by the parent's
@@ -465,7 +470,7 @@ func (c *taskName) next() string {
 func (g *Group) noteSkipped(t *task) {
 	if !g.canceledBySelf() {
 		r := g.more()
-		r.early = append(r.early, strconv.Quote(t.id.Path)+" (never started)")
+		r.early = append(r.early, strconv.Quote(t.path())+" (never started)")
 	}
 }
 
@@ -478,7 +483,7 @@ func (g *Group) canceledBySelf() bool {
 
 func (g *Group) skip(t *task) {
 	if g.wants(g.ctx, Skipped) {
-		g.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.id.Path, Time: time.Now(), Err: context.Cause(g.ctx)})
+		g.emit(g.ctx, Event{Kind: Skipped, Group: g.path, Task: t.path(), Time: time.Now(), Err: context.Cause(g.ctx)})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tether-go/tether/cleanup"
 	"github.com/tether-go/tether/internal/testkit"
@@ -72,6 +73,53 @@ func TestTaskContextCarriesIdentityAndLabels(t *testing.T) {
 		}
 		if len(got) != 3 {
 			t.Errorf("task paths %v, want app/worker, app/worker#2, app/worker#3", got)
+		}
+	})
+}
+
+// TestTaskContextIsTheGroupsContext checks the invariant that lets a task
+// be its own context (see task): Deadline, Done, Err and cancellation are
+// those of the context it embeds, so contexts derived from a task's context
+// attach to the group's cancellation directly (no goroutine watches them)
+// and see its cause, in the order the failure and the derivations happen.
+func TestTaskContextIsTheGroupsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := supervise.New(context.Background(), "app", quiet())
+		derived := make(chan struct{})
+		fail := make(chan struct{})
+		var causes [3]error
+		g.Go("waiter", func(ctx context.Context) error {
+			before := runtime.NumGoroutine()
+			c1, cancel1 := context.WithCancel(ctx)
+			defer cancel1()
+			c2, cancel2 := context.WithTimeout(c1, time.Hour)
+			defer cancel2()
+			stop := context.AfterFunc(ctx, func() {})
+			defer stop()
+			if n := runtime.NumGoroutine(); n != before {
+				t.Errorf("deriving from a task's context started %d goroutines; want 0 (the task must expose its group's cancelCtx)", n-before)
+			}
+			if d, ok := c2.Deadline(); !ok || d != time.Now().Add(time.Hour) {
+				t.Errorf("derived Deadline = %v, %v; want now+1h", d, ok)
+			}
+			close(derived)
+			<-c2.Done()
+			causes = [3]error{context.Cause(ctx), context.Cause(c1), context.Cause(c2)}
+			return ctx.Err()
+		})
+		g.Go("failer", func(context.Context) error { <-fail; return errBoom })
+		<-derived
+		synctest.Wait()
+		close(fail)
+		err := g.Wait()
+		for i, c := range causes {
+			var te *supervise.TaskError
+			if !errors.As(c, &te) || te.Task != "app/failer" || !errors.Is(c, errBoom) {
+				t.Errorf("cause %d seen by the waiter = %v; want the *TaskError of app/failer", i, c)
+			}
+		}
+		if !errors.Is(err, errBoom) {
+			t.Errorf("Wait = %v, want errBoom", err)
 		}
 	})
 }
@@ -415,6 +463,51 @@ func TestPanicInsideTetherNamesTheCallersLine(t *testing.T) {
 // TestPathsOfManyTasks checks the paths of many tasks of a few names, long
 // and short, started in an interleaved order: each name counts on its own,
 // from "#2" on, without gaps or repeats.
+// TestTaskIdentityOnce checks the lazily built identity of a task (see
+// task.identity): goroutines of one task asking for it at once, in every
+// order the scheduler picks, all get the same *track.Task with the task's
+// path, and the events and errors name the same path. Under -race, a
+// non-atomic lazy build fails here.
+func TestTaskIdentityOnce(t *testing.T) {
+	var events sync.Map // task path -> true, from the hook
+	hook := supervise.OnEvent(func(e supervise.Event) { events.Store(e.Task, true) })
+	for round := range 50 {
+		opts := []supervise.Option{quiet()}
+		withHook := round%2 == 1 // the identity is built in Go, before the task runs
+		if withHook {
+			opts = append(opts, hook)
+		}
+		g := supervise.New(context.Background(), "app", opts...)
+		g.Go("w", func(context.Context) error { return nil })
+		ids := make([]*track.Task, 8)
+		g.Go("w", func(ctx context.Context) error {
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range ids {
+				wg.Go(func() { <-start; ids[i] = track.TaskFrom(ctx) })
+			}
+			close(start)
+			wg.Wait()
+			return errBoom
+		})
+		err := g.Wait()
+		var te *supervise.TaskError
+		if !errors.As(err, &te) || te.Task != "app/w#2" {
+			t.Fatalf("round %d: Wait = %v, want the failure of app/w#2", round, err)
+		}
+		for i, id := range ids {
+			if id != ids[0] || id.Path != "app/w#2" {
+				t.Fatalf("round %d (hook %v): goroutine %d got identity %p %q, goroutine 0 got %p %q; want one identity, app/w#2", round, withHook, i, id, id.Path, ids[0], ids[0].Path)
+			}
+		}
+	}
+	for _, p := range []string{"app/w", "app/w#2"} {
+		if _, ok := events.Load(p); !ok {
+			t.Errorf("the hook saw no event of %s", p)
+		}
+	}
+}
+
 func TestPathsOfManyTasks(t *testing.T) {
 	long := strings.Repeat("n", 70) // longer than the fast path's buffer
 	g := supervise.New(context.Background(), "app", quiet())

@@ -39,7 +39,7 @@ func (g *Group) Tasks() []TaskInfo {
 	var sites []track.Site
 	var kids []pending
 	for t := g.tasks.head; t != nil; t = t.next {
-		infos = append(infos, TaskInfo{Path: t.id.Path, State: t.state.String(), Since: g.at(t.start), Restarts: int(t.restarts)})
+		infos = append(infos, TaskInfo{Path: t.path(), State: t.state.String(), Since: g.at(t.start), Restarts: int(t.restarts)})
 		sites = append(sites, t.site)
 		if t.kids != nil && len(t.kids.groups) > 0 {
 			kids = append(kids, pending{len(infos) - 1, append([]*Group(nil), t.kids.groups...)})
@@ -99,7 +99,7 @@ func (g *Group) describe() track.State {
 	for t := g.tasks.head; t != nil; t = t.next {
 		it := track.Item{
 			Kind:   track.ItemTask,
-			Name:   t.id.Path,
+			Name:   t.path(),
 			Owner:  owner,
 			Since:  g.at(t.start),
 			State:  t.state.String(),

@@ -18,7 +18,8 @@ import (
 
 // run is the task's goroutine.
 func (t *task) run() {
-	defer t.exit()
+	var end ending
+	defer t.exit(&end)
 	if !t.g.noLabels {
 		pprof.SetGoroutineLabels(t)
 	}
@@ -27,7 +28,7 @@ func (t *task) run() {
 	}
 	for {
 		err := t.attempt()
-		if !t.again(err) || !t.backoff(err) {
+		if !t.again(err, &end) || !t.backoff(err, &end) {
 			return
 		}
 	}
@@ -38,45 +39,44 @@ func (t *task) run() {
 //go:noinline
 func (t *task) emitStarted() {
 	start := t.g.at(t.start)
-	t.emit(Started, start, start, nil, 0)
+	t.emit(Started, start, nil, 0)
 }
 
-// again decides what a run's result means: it sets the outcome and returns
-// false when the task is over, true when the policy restarts it.
-func (t *task) again(err error) bool {
+// again decides what a run's result means: it sets the task's end and
+// returns false when the task is over, true when the policy restarts it.
+func (t *task) again(err error, end *ending) bool {
 	g := t.g
 	p := t.policy()
 	switch {
 	case err == nil:
 		if p == nil || !p.Always || g.ctx.Err() != nil {
-			t.outcome = completed
+			end.outcome = completed
 			return false
 		}
 	case echoes(g.ctx, err):
-		t.outcome, t.err = canceled, err
+		*end = ending{canceled, err}
 		return false
 	case p == nil || g.ctx.Err() != nil:
 		// No policy, or the group is ending: no restart, and a real
 		// failure is never dropped.
-		t.outcome, t.err = failed, err
+		*end = ending{failed, err}
 		return false
 	}
 	return true
 }
 
 // backoff waits before a restart: it returns true when the next run
-// begins, or false when the policy gives up or the group ends first (the
-// outcome is then set).
+// begins, or false when the policy gives up or the group ends first (end
+// is then set).
 //
 //go:noinline
-func (t *task) backoff(err error) bool {
+func (t *task) backoff(err error, end *ending) bool {
 	g := t.g
 	x := t.opt
 	now := time.Now()
 	delay, recent, ok := x.rs.next(x.policy, now)
 	if !ok {
-		t.outcome = failed
-		t.err = &restartLimitError{restarts: recent, period: x.policy.Period, last: err}
+		*end = ending{failed, &restartLimitError{restarts: recent, period: x.policy.Period, last: err}}
 		return false
 	}
 	g.mu.Lock()
@@ -84,7 +84,7 @@ func (t *task) backoff(err error) bool {
 	g.more().counts.restarts++
 	g.mu.Unlock()
 	if g.wants(t, Restarting) {
-		t.emit(Restarting, now, t.began(), err, delay)
+		t.emit(Restarting, now, err, delay)
 	}
 	timer := time.NewTimer(delay)
 	select {
@@ -93,7 +93,7 @@ func (t *task) backoff(err error) bool {
 		// Stopped while waiting to restart: the task ends for the
 		// cancellation (its last failure was reported when it happened).
 		timer.Stop()
-		t.outcome, t.err = canceled, context.Cause(g.ctx)
+		*end = ending{canceled, context.Cause(g.ctx)}
 		return false
 	}
 	x.rs.began = time.Now()
@@ -124,7 +124,7 @@ func (t *task) attempt() (err error) {
 //go:noinline
 func (t *task) attemptWithTimeout() (err error) {
 	d := t.opt.timeout
-	ctx, cancel := context.WithTimeoutCause(t, d, &timeoutError{Task: t.id.Path, After: d})
+	ctx, cancel := context.WithTimeoutCause(t, d, &timeoutError{Task: t.path(), After: d})
 	defer cancel()
 	t.inFn = true
 	defer t.recoverPanic(&err)
@@ -154,27 +154,37 @@ func (t *task) recoverPanic(errp *error) {
 //
 //go:noinline
 func (t *task) panicked(v any) error {
-	pe := recovered(t.id.Path, v)
+	pe := recovered(t.path(), v)
 	if t.g.wants(t, Panicked) {
-		t.emit(Panicked, time.Now(), t.began(), pe, 0)
+		t.emit(Panicked, time.Now(), pe, 0)
 	}
 	return pe
 }
 
-// emit builds an event of the task and delivers it.
+// emit builds an event of the task at now and delivers it. Its Duration
+// is since the current run began.
+//
+// The hook and the logger run at the bottom of the task's goroutine's
+// small stack, under run, exit and emit: emit calls them directly (not
+// through Group.emit) and computes what it can itself, so that its
+// callers' frames and its own stay small (tether-hook in BenchmarkGoWait
+// shows a stack growth: it triples a task's cost).
 //
 //go:noinline
-func (t *task) emit(kind EventKind, now, began time.Time, err error, backoff time.Duration) {
+func (t *task) emit(kind EventKind, now time.Time, err error, backoff time.Duration) {
 	g := t.g
-	e := Event{Kind: kind, Group: g.path, Task: t.id.Path, Time: now, Err: err, Restarts: int(t.restarts), Backoff: backoff}
+	e := Event{Kind: kind, Group: g.path, Task: t.path(), Time: now, Err: err, Restarts: int(t.restarts), Backoff: backoff}
 	if kind != Started {
-		e.Duration = now.Sub(began)
+		e.Duration = now.Sub(t.began())
 	}
 	switch kind {
 	case Failed, Panicked, GaveUp:
 		e.Site = t.site.String()
 	}
-	g.emit(t, e)
+	if g.sink.hook != nil {
+		g.callHook(&e)
+	}
+	g.logEvent(t, &e)
 }
 
 // timedOut is a task's error when its Timeout passed: errors.As finds the
@@ -210,29 +220,29 @@ func echoes(ctx context.Context, err error) bool {
 // per task at 100 tasks (BenchmarkGoWait, not significant in a noisy
 // run): under the 15% that would pay for a protocol no test can step
 // through exhaustively.
-func (t *task) exit() *TaskError {
+func (t *task) exit(end *ending) *TaskError {
 	g := t.g
 	if t.inFn { // fn called runtime.Goexit: it neither returned nor panicked
-		t.outcome, t.err = failed, ErrGoexit
+		*end = ending{failed, errGoexit}
 	}
 	var te *TaskError
-	switch t.outcome {
+	switch end.outcome {
 	case completed:
 		if g.wants(t, Completed) {
-			t.emit(Completed, g.now(), t.began(), nil, 0)
+			t.emit(Completed, g.now(), nil, 0)
 		}
 	case canceled:
 		if g.wants(t, Canceled) {
-			t.emit(Canceled, g.now(), t.began(), t.err, 0)
+			t.emit(Canceled, g.now(), end.err, 0)
 		}
 	case failed:
-		te = t.failure()
+		te = t.failure(end.err)
 	}
 	if g.sem != nil {
 		g.sem.Release(1)
 	}
 	g.mu.Lock()
-	switch t.outcome {
+	switch end.outcome {
 	case completed:
 		g.completed++
 	case canceled:
@@ -255,7 +265,7 @@ func (g *Group) canceledLocked(t *task) {
 	r := g.more()
 	r.counts.canceled++
 	if !t.here && !g.canceledBySelf() {
-		r.early = append(r.early, strconv.Quote(t.id.Path))
+		r.early = append(r.early, strconv.Quote(t.path()))
 	}
 }
 
@@ -263,18 +273,18 @@ func (g *Group) canceledLocked(t *task) {
 // was reported when it was recovered).
 //
 //go:noinline
-func (t *task) failure() *TaskError {
+func (t *task) failure(err error) *TaskError {
 	now := time.Now()
-	te := &TaskError{Task: t.id.Path, Site: t.site.String(), Err: t.err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
+	te := &TaskError{Task: t.path(), Site: t.site.String(), Err: err, Start: t.g.at(t.start), End: now, Restarts: int(t.restarts)}
 	kind := Failed
-	switch t.err.(type) {
+	switch err.(type) {
 	case *restartLimitError:
 		kind = GaveUp
 	case *PanicError:
 		kind = 0
 	}
 	if kind != 0 && t.g.wants(t, kind) {
-		t.emit(kind, now, t.began(), t.err, 0)
+		t.emit(kind, now, err, 0)
 	}
 	return te
 }
