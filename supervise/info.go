@@ -108,7 +108,7 @@ func (g *Group) describe() track.State {
 			Runner: runner(t),
 		}
 		if !g.noLabels {
-			it.Label = labelPath(t.id.Path)
+			it.Label = labelPath(it.Name)
 			it.Shared = g.namedLocked(it.Label) > 1
 		}
 		st.Items = append(st.Items, it)
