@@ -209,10 +209,11 @@ func BenchmarkMapUpdateParallel(b *testing.B) {
 
 // BenchmarkAttribution measures the parts of what Update records per
 // commit, which its peers do not: the writer's task, its call site, and the
-// time. part=site is what Update does (one program counter);
-// part=site-array returns the whole track.Site, three counters in an array
-// that the register ABI passes in memory, as Update did before: its copies
-// stall store-to-load forwarding, which is the difference.
+// time. part=site is what Update does (three return addresses as three
+// words, track.CallerPCs); part=site-array takes the first counter of a
+// track.Site, an array that the register ABI returns in memory, as Update
+// did before: its copies stall store-to-load forwarding, which is the
+// difference.
 func BenchmarkAttribution(b *testing.B) {
 	ctx := benchCtx()
 	b.Run("impl=guard/part=task", func(b *testing.B) {
@@ -241,7 +242,10 @@ func BenchmarkAttribution(b *testing.B) {
 }
 
 //go:noinline
-func callerPC() uintptr { return track.Caller(0).PC() }
+func callerPC() uintptr {
+	pc, _, _ := track.CallerPCs(0)
+	return pc
+}
 
 //go:noinline
-func callerSite() track.Site { return track.Caller(0) }
+func callerSite() uintptr { return track.Caller(0).PC() }

@@ -63,14 +63,16 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 			panic(fmt.Sprintf("guard: the initial value of guard %q is refused by its validator: %v", name, err))
 		}
 	}
+	pc, up1, up2 := track.CallerPCs(0)
+	site := Site{pc: pc, up1: up1, up2: up2}
 	g := &Guard[T]{
 		clone:    s.clone,
 		name:     name,
 		validate: s.validate,
 		created:  time.Now(),
-		site:     track.Caller(0),
+		site:     site.track(),
 	}
-	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pc: g.site.PC()}}}
+	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: site}}
 	r.state.Store(1 << 1)
 	g.cur.Store(r)
 	track.Register(g, (*Guard[T]).describe)
@@ -140,7 +142,8 @@ func (g *Guard[T]) CompareAndSwap(ctx context.Context, base uint64, next T) (Sna
 	if ctx == nil {
 		panic("guard: nil Context passed to CompareAndSwap on guard " + quote(g.name))
 	}
-	return g.compareAndSwap(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, base, next)
+	pc, up1, up2 := track.CallerPCs(0)
+	return g.compareAndSwap(writerOf(ctx, pc, up1, up2), base, next)
 }
 
 func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], error) {
@@ -202,7 +205,8 @@ func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...Up
 	if len(opts) > 0 {
 		us = updateSettingsOf(g.name, opts)
 	}
-	return g.update(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, fn, us)
+	pc, up1, up2 := track.CallerPCs(0)
+	return g.update(writerOf(ctx, pc, up1, up2), fn, us)
 }
 
 func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
@@ -270,7 +274,7 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *r
 	n.snap.Version = v
 	n.snap.Writer = w.task.String()
 	n.snap.At = at
-	n.snap.Site.pc = w.pc
+	n.snap.Site.pc, n.snap.Site.up1, n.snap.Site.up2 = w.pc, w.up1, w.up2
 	g.cur.Store(n)
 	if r.retire(v - 1) {
 		var zero T
