@@ -167,9 +167,9 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 		g.mu.Unlock()
 		return cs, c.err(g.name, nil, nil)
 	}
-	out := g.commitLocked(r, next, w, at).snap
+	at = g.commitLocked(r, next, w, at)
 	g.mu.Unlock()
-	return out, nil
+	return Snapshot[T]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
 }
 
 // Update applies fn to the current value and commits the result as the next
@@ -221,9 +221,12 @@ func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (S
 	g.mu.Lock()
 	r := g.cur.Load()
 	if r.snap.Version == cur.Version {
-		out := g.commitLocked(r, next, w, at).snap
+		at = g.commitLocked(r, next, w, at)
 		g.mu.Unlock()
-		return out, nil
+		// Built from what was committed, not copied from the record
+		// whose fields commitLocked has just stored: 16-byte loads of
+		// 8-byte stores still in flight wait for them to reach the cache.
+		return Snapshot[T]{Value: next, Version: cur.Version + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
 	}
 	latest := r.snap
 	c := g.conflictLocked(&latest, cur.Version, w, 1, at)
@@ -248,14 +251,15 @@ func (g *Guard[T]) retryLocked(r *record[T], w writer, fn func(T) (T, error), at
 	if err != nil {
 		return r.snap, err
 	}
-	return g.commitLocked(r, next, w, at).snap, nil
+	v := r.snap.Version + 1
+	at = g.commitLocked(r, next, w, at)
+	return Snapshot[T]{Value: next, Version: v, Writer: w.task.String(), At: at, Site: w.site()}, nil
 }
 
 // commitLocked publishes next as the successor of r, the current record,
-// keeps r for reuse if no Load read it (see record), and returns the new
-// current record, which the caller must copy before unlocking. g.mu must be
-// held.
-func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *record[T] {
+// keeps r for reuse if no Load read it (see record), and returns the time
+// it gave the new version (at, or r's if that is later). g.mu must be held.
+func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) time.Time {
 	v := r.snap.Version + 1
 	n := g.spare
 	g.spare = nil
@@ -281,7 +285,7 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *r
 		r.snap.Value = zero // do not keep the old value alive
 		g.spare = r
 	}
-	return n
+	return at
 }
 
 // apply runs fn on v (a clone of v with WithClone) and the validators on
