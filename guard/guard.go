@@ -119,6 +119,24 @@ func (g *Guard[T]) current() Snapshot[T] {
 	return s
 }
 
+// head returns the current value and version for a writer, without
+// marking the version read, so that the commit can reuse its record: a
+// writer needs only these two of the Snapshot's fields.
+func (g *Guard[T]) head() (T, uint64) {
+	r := g.cur.Load()
+	if r == nil {
+		panic(errZeroGuard)
+	}
+	if r.state.Load()&seen != 0 && g.cur.Load() == r {
+		return r.snap.Value, r.snap.Version // a version a Load read never changes (see record)
+	}
+	g.mu.Lock()
+	r = g.cur.Load()
+	v, ver := r.snap.Value, r.snap.Version
+	g.mu.Unlock()
+	return v, ver
+}
+
 // errZeroGuard is the panic of a Guard used without New.
 const errZeroGuard = "guard: Guard used without New: the zero Guard holds no version; create guards with guard.New"
 
@@ -188,7 +206,8 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 // If fn returns an error, Update returns it unchanged and commits nothing.
 // A validator's refusal is returned wrapped. With [NoRetry], a conflict is
 // returned as a [*ConflictError] instead of retried. On error, the returned
-// snapshot is the last version Update saw.
+// snapshot is the version current when Update gave up: the one fn ran on,
+// unless another write committed meanwhile.
 //
 // Update never waits except for the commit lock, so ctx only identifies
 // the writer, as for CompareAndSwap. Update panics if ctx or fn is nil.
@@ -213,23 +232,31 @@ func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (S
 	// Read the clock before the value, not between fn and the commit,
 	// so that the window in which another write can conflict holds only fn.
 	at := g.now()
-	cur := g.current()
-	next, err := g.apply(fn, cur.Value, w)
+	v, base := g.head()
+	next, err := g.apply(fn, v, w)
 	if err != nil {
-		return cur, err
+		return g.current(), err
 	}
 	g.mu.Lock()
 	r := g.cur.Load()
-	if r.snap.Version == cur.Version {
+	if r.snap.Version == base {
 		at = g.commitLocked(r, next, w, at)
 		g.mu.Unlock()
 		// Built from what was committed, not copied from the record
 		// whose fields commitLocked has just stored: 16-byte loads of
 		// 8-byte stores still in flight wait for them to reach the cache.
-		return Snapshot[T]{Value: next, Version: cur.Version + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
+		return Snapshot[T]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
 	}
+	return g.conflictedLocked(r, base, w, fn, us, at)
+}
+
+// conflictedLocked is Update after its first attempt, based on base,
+// conflicted with r, the current record: the conflict is counted, then
+// returned (NoRetry) or retried under the lock. g.mu must be held; it is
+// released.
+func (g *Guard[T]) conflictedLocked(r *record[T], base uint64, w writer, fn func(T) (T, error), us updateSettings, at time.Time) (Snapshot[T], error) {
 	latest := r.snap
-	c := g.conflictLocked(&latest, cur.Version, w, 1, at)
+	c := g.conflictLocked(&latest, base, w, 1, at)
 	if us.noRetry {
 		g.mu.Unlock()
 		return latest, c.err(g.name, nil, nil)
