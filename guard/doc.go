@@ -70,16 +70,16 @@
 // RWMutex and an atomic.Pointer copy-on-write loop in one run, and report
 // CPU time per op (cpu-ns/op) next to wall time:
 //
-//   - Load (BenchmarkLoad) costs about twice an atomic.Pointer load.
-//   - Update (BenchmarkUpdate) costs three to four and a half times the
-//     copy-on-write loop and fifteen to twenty times a mutex, neither of
-//     which records anything; a mutex that records what Update records
-//     (impl=mutex-attributed) costs about half of Update. What Update records about the writer, once per
-//     commit (BenchmarkAttribution), is the task (a ctx.Value lookup, 10 ns
-//     four layers deep), the call site (three return addresses from the
-//     frame pointers, 3 ns; resolved to file:line only when an error or a
+//   - Load (BenchmarkLoad) costs two to three times an atomic.Pointer load.
+//   - Update (BenchmarkUpdate) costs about 2.3 times the copy-on-write loop
+//     and twelve times a mutex, neither of which records anything; a mutex
+//     that records what Update records (impl=mutex-attributed) costs about
+//     0.6 of Update. What Update records about the writer, once per commit
+//     (BenchmarkAttribution), is the task (a ctx.Value lookup, 11 ns four
+//     layers deep), the call site (three return addresses from the frame
+//     pointers, 3 to 4 ns; resolved to file:line only when an error or a
 //     report prints it) and, the largest part, the time (one monotonic
-//     clock read, 26 ns).
+//     clock read, 27 to 30 ns).
 //   - Updates of one key from every core (BenchmarkUpdateParallel,
 //     BenchmarkMapUpdateParallel keys=1) never lose an update and never
 //     sleep: a writer that lost a race queues on the commit lock. Their
