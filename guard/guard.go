@@ -161,10 +161,8 @@ func (g *Guard[T]) CompareAndSwap(ctx context.Context, base uint64, next T) (Sna
 		panic("guard: nil Context passed to CompareAndSwap on guard " + quote(g.name))
 	}
 	pc, up1, up2 := track.CallerPCs(0)
-	return g.compareAndSwap(writerOf(ctx, pc, up1, up2), base, next)
-}
-
-func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], error) {
+	w := writerOf(ctx, pc, up1, up2)
+	// The body is here for the reason given in Update.
 	if err := g.check(w, next); err != nil {
 		return g.current(), err
 	}
@@ -225,10 +223,11 @@ func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...Up
 		us = updateSettingsOf(g.name, opts)
 	}
 	pc, up1, up2 := track.CallerPCs(0)
-	return g.update(writerOf(ctx, pc, up1, up2), fn, us)
-}
+	w := writerOf(ctx, pc, up1, up2)
+	// The body is here, not in a function Update calls: a Snapshot
+	// returned through one more call is copied with 16-byte loads of the
+	// 8-byte stores that just built it, which stall store forwarding.
 
-func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
 	// Read the clock before the value, not between fn and the commit,
 	// so that the window in which another write can conflict holds only fn.
 	at := g.now()
