@@ -11,16 +11,15 @@ import "sync/atomic"
 // attribution and commit lock: impl=cow in reference_test.go): in CPU time
 // per op (cpu-ns/op, medians of -count 6, one run with -cpu 1,2 on a shared
 // and heavily loaded 2-core VM), reuse makes BenchmarkUpdate (writes with
-// no read between them, the case it exists for) 31% cheaper with one CPU
-// and 55% with two (86 against 125 ns, 86 against 191 ns: no allocation,
+// no read between them, the case it exists for) 43% cheaper with one CPU
+// and 62% with two (75 against 133 ns, 74 against 195 ns: no allocation,
 // no garbage), over the 15% a hand-rolled protocol must pay to stay, and
-// BenchmarkUpdateParallel 27-38% cheaper (100 against 137 ns, 118 against
-// 189 ns) and allocation-free. It makes BenchmarkLoadThenUpdate (a read
-// before every write, where no record can be reused) dearer: 18% with one
-// CPU, within the noise (183 against 155 ns), 39% with two (243 against
-// 174 ns): the reader's CAS and the failed retirement come on top of the
-// allocation. It is kept for the write-heavy guard (counters, state
-// machines written far more often than read), where it pays most.
+// BenchmarkUpdateParallel 34-59% cheaper (84 against 127 ns, 80 against
+// 195 ns) and allocation-free. On BenchmarkLoadThenUpdate (a read before
+// every write, where no record can be reused) it gains nothing and may
+// cost up to 15% (153 against 153 ns; 206 against 180 ns, within the
+// noise): the reader's CAS and the failed retirement come on top of the
+// allocation.
 // TestReaderLosesToRetirement, TestReaderDetectsReuse and
 // TestReadVersionIsNeverReused step through its interleavings one atomic
 // step at a time (record_test.go).
