@@ -151,7 +151,7 @@ type refusedError struct {
 func (e *refusedError) Error() string {
 	var b strings.Builder
 	b.WriteString(subject(e.guard, e.key) + ": write")
-	writeWho(&b, e.w.task.String(), Site{pc: e.w.pc})
+	writeWho(&b, e.w.task.String(), e.w.site())
 	b.WriteString(" refused by validator: " + e.err.Error())
 	return b.String()
 }

@@ -63,14 +63,16 @@ func New[T any](name string, initial T, opts ...Option[T]) *Guard[T] {
 			panic(fmt.Sprintf("guard: the initial value of guard %q is refused by its validator: %v", name, err))
 		}
 	}
+	pc, up1, up2 := track.CallerPCs(0)
+	site := Site{pc: pc, up1: up1, up2: up2}
 	g := &Guard[T]{
 		clone:    s.clone,
 		name:     name,
 		validate: s.validate,
 		created:  time.Now(),
-		site:     track.Caller(0),
+		site:     site.track(),
 	}
-	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: Site{pc: g.site.PC()}}}
+	r := &record[T]{snap: Snapshot[T]{Value: initial, Version: 1, At: g.created, Site: site}}
 	r.state.Store(1 << 1)
 	g.cur.Store(r)
 	track.Register(g, (*Guard[T]).describe)
@@ -117,6 +119,24 @@ func (g *Guard[T]) current() Snapshot[T] {
 	return s
 }
 
+// head returns the current value and version for a writer, without
+// marking the version read, so that the commit can reuse its record: a
+// writer needs only these two of the Snapshot's fields.
+func (g *Guard[T]) head() (T, uint64) {
+	r := g.cur.Load()
+	if r == nil {
+		panic(errZeroGuard)
+	}
+	if r.state.Load()&seen != 0 && g.cur.Load() == r {
+		return r.snap.Value, r.snap.Version // a version a Load read never changes (see record)
+	}
+	g.mu.Lock()
+	r = g.cur.Load()
+	v, ver := r.snap.Value, r.snap.Version
+	g.mu.Unlock()
+	return v, ver
+}
+
 // errZeroGuard is the panic of a Guard used without New.
 const errZeroGuard = "guard: Guard used without New: the zero Guard holds no version; create guards with guard.New"
 
@@ -140,10 +160,9 @@ func (g *Guard[T]) CompareAndSwap(ctx context.Context, base uint64, next T) (Sna
 	if ctx == nil {
 		panic("guard: nil Context passed to CompareAndSwap on guard " + quote(g.name))
 	}
-	return g.compareAndSwap(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, base, next)
-}
-
-func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], error) {
+	pc, up1, up2 := track.CallerPCs(0)
+	w := writerOf(ctx, pc, up1, up2)
+	// The body is here for the reason given in Update.
 	if err := g.check(w, next); err != nil {
 		return g.current(), err
 	}
@@ -164,9 +183,9 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 		g.mu.Unlock()
 		return cs, c.err(g.name, nil, nil)
 	}
-	out := g.commitLocked(r, next, w, at).snap
+	at = g.commitLocked(r, next, w, at)
 	g.mu.Unlock()
-	return out, nil
+	return Snapshot[T]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
 }
 
 // Update applies fn to the current value and commits the result as the next
@@ -185,7 +204,8 @@ func (g *Guard[T]) compareAndSwap(w writer, base uint64, next T) (Snapshot[T], e
 // If fn returns an error, Update returns it unchanged and commits nothing.
 // A validator's refusal is returned wrapped. With [NoRetry], a conflict is
 // returned as a [*ConflictError] instead of retried. On error, the returned
-// snapshot is the last version Update saw.
+// snapshot is the version current when Update gave up: the one fn ran on,
+// unless another write committed meanwhile.
 //
 // Update never waits except for the commit lock, so ctx only identifies
 // the writer, as for CompareAndSwap. Update panics if ctx or fn is nil.
@@ -202,27 +222,40 @@ func (g *Guard[T]) Update(ctx context.Context, fn func(T) (T, error), opts ...Up
 	if len(opts) > 0 {
 		us = updateSettingsOf(g.name, opts)
 	}
-	return g.update(writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}, fn, us)
-}
+	pc, up1, up2 := track.CallerPCs(0)
+	w := writerOf(ctx, pc, up1, up2)
+	// The body is here, not in a function Update calls: a Snapshot
+	// returned through one more call is copied with 16-byte loads of the
+	// 8-byte stores that just built it, which stall store forwarding.
 
-func (g *Guard[T]) update(w writer, fn func(T) (T, error), us updateSettings) (Snapshot[T], error) {
 	// Read the clock before the value, not between fn and the commit,
 	// so that the window in which another write can conflict holds only fn.
 	at := g.now()
-	cur := g.current()
-	next, err := g.apply(fn, cur.Value, w)
+	v, base := g.head()
+	next, err := g.apply(fn, v, w)
 	if err != nil {
-		return cur, err
+		return g.current(), err
 	}
 	g.mu.Lock()
 	r := g.cur.Load()
-	if r.snap.Version == cur.Version {
-		out := g.commitLocked(r, next, w, at).snap
+	if r.snap.Version == base {
+		at = g.commitLocked(r, next, w, at)
 		g.mu.Unlock()
-		return out, nil
+		// Built from what was committed, not copied from the record
+		// whose fields commitLocked has just stored: 16-byte loads of
+		// 8-byte stores still in flight wait for them to reach the cache.
+		return Snapshot[T]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: w.site()}, nil
 	}
+	return g.conflictedLocked(r, base, w, fn, us, at)
+}
+
+// conflictedLocked is Update after its first attempt, based on base,
+// conflicted with r, the current record: the conflict is counted, then
+// returned (NoRetry) or retried under the lock. g.mu must be held; it is
+// released.
+func (g *Guard[T]) conflictedLocked(r *record[T], base uint64, w writer, fn func(T) (T, error), us updateSettings, at time.Time) (Snapshot[T], error) {
 	latest := r.snap
-	c := g.conflictLocked(&latest, cur.Version, w, 1, at)
+	c := g.conflictLocked(&latest, base, w, 1, at)
 	if us.noRetry {
 		g.mu.Unlock()
 		return latest, c.err(g.name, nil, nil)
@@ -244,14 +277,15 @@ func (g *Guard[T]) retryLocked(r *record[T], w writer, fn func(T) (T, error), at
 	if err != nil {
 		return r.snap, err
 	}
-	return g.commitLocked(r, next, w, at).snap, nil
+	v := r.snap.Version + 1
+	at = g.commitLocked(r, next, w, at)
+	return Snapshot[T]{Value: next, Version: v, Writer: w.task.String(), At: at, Site: w.site()}, nil
 }
 
 // commitLocked publishes next as the successor of r, the current record,
-// keeps r for reuse if no Load read it (see record), and returns the new
-// current record, which the caller must copy before unlocking. g.mu must be
-// held.
-func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *record[T] {
+// keeps r for reuse if no Load read it (see record), and returns the time
+// it gave the new version (at, or r's if that is later). g.mu must be held.
+func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) time.Time {
 	v := r.snap.Version + 1
 	n := g.spare
 	g.spare = nil
@@ -270,14 +304,14 @@ func (g *Guard[T]) commitLocked(r *record[T], next T, w writer, at time.Time) *r
 	n.snap.Version = v
 	n.snap.Writer = w.task.String()
 	n.snap.At = at
-	n.snap.Site.pc = w.pc
+	n.snap.Site.pc, n.snap.Site.up1, n.snap.Site.up2 = w.pc, w.up1, w.up2
 	g.cur.Store(n)
 	if r.retire(v - 1) {
 		var zero T
 		r.snap.Value = zero // do not keep the old value alive
 		g.spare = r
 	}
-	return n
+	return at
 }
 
 // apply runs fn on v (a clone of v with WithClone) and the validators on

@@ -144,7 +144,8 @@ func (m *Map[K, V]) CompareAndSwap(ctx context.Context, key K, base uint64, next
 		panic("guard: nil Context passed to CompareAndSwap on map " + quote(m.name))
 	}
 	m.mustMade()
-	w := writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}
+	pc, up1, up2 := track.CallerPCs(0)
+	w := writerOf(ctx, pc, up1, up2)
 	if err := m.check(key, w, next); err != nil {
 		return Snapshot[V]{}, err
 	}
@@ -152,7 +153,7 @@ func (m *Map[K, V]) CompareAndSwap(ctx context.Context, key K, base uint64, next
 	if m.store == nil {
 		return m.compareAndSwapMem(key, base, next, w, at)
 	}
-	n := Snapshot[V]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
+	n := Snapshot[V]{Value: next, Version: base + 1, Writer: w.task.String(), At: at, Site: w.site()}
 	cur, ok, err := m.store.CompareAndSwap(ctx, key, base, n)
 	if err != nil {
 		return Snapshot[V]{}, &storeError{guard: m.name, key: key, op: "compare-and-swap", err: err}
@@ -193,7 +194,8 @@ func (m *Map[K, V]) Update(ctx context.Context, key K, fn func(V) (V, error), op
 	if len(opts) > 0 {
 		us = updateSettingsOf(m.name, opts)
 	}
-	w := writer{task: track.TaskFrom(ctx), pc: track.Caller(0).PC()}
+	pc, up1, up2 := track.CallerPCs(0)
+	w := writerOf(ctx, pc, up1, up2)
 	if m.store == nil {
 		return m.updateMem(key, w, fn, us)
 	}
@@ -212,7 +214,7 @@ func (m *Map[K, V]) updateStore(ctx context.Context, key K, w writer, fn func(V)
 			m.finish(attempt)
 			return cur, err
 		}
-		n := Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
+		n := Snapshot[V]{Value: next, Version: cur.Version + 1, Writer: w.task.String(), At: at, Site: w.site()}
 		if n.At.Before(cur.At) {
 			n.At = cur.At // versions' times never go back, as in Guard.commitLocked
 		}

@@ -195,7 +195,7 @@ func (m *Map[K, V]) compareAndSwapMem(key K, base uint64, next V, w writer, at t
 // publishLocked commits next as the version of e's key after the current
 // one, counts the commit, and returns the new version. e.mu must be held.
 func (m *Map[K, V]) publishLocked(e *entry[V], next V, w writer, at time.Time) Snapshot[V] {
-	n := Snapshot[V]{Value: next, Version: e.snap.Version + 1, Writer: w.task.String(), At: at, Site: Site{pc: w.pc}}
+	n := Snapshot[V]{Value: next, Version: e.snap.Version + 1, Writer: w.task.String(), At: at, Site: w.site()}
 	if n.At.Before(e.snap.At) {
 		n.At = e.snap.At // as in Guard.commitLocked
 	}

@@ -7,18 +7,22 @@ import "sync/atomic"
 // and never allocates. The question is where records come from.
 //
 // Why this protocol stays, against the plain alternative (a fresh,
-// immutable Snapshot per commit behind the atomic.Pointer; tried in commit
-// 99d98be): measured in CPU time per op on the shared 2-core VM, medians
-// of runs of the same test binaries, reuse makes BenchmarkUpdate (writes
-// with no read between them, the case it exists for) 15-35% cheaper
-// (150-157 against 174-241 ns: no allocation, no garbage), and
-// BenchmarkUpdateParallel allocation-free; it makes BenchmarkLoadThenUpdate
-// (a read before every write, where no record can be reused) 10-15% dearer
-// (269-277 against 231-251 ns: the reader's CAS and the failed retirement
-// come on top of the allocation); Load costs the same (4.3-5 ns). It pays
-// on the operation it serves, and TestReaderLosesToRetirement,
-// TestReaderDetectsReuse and TestReadVersionIsNeverReused step through its
-// interleavings one atomic step at a time (record_test.go).
+// immutable record per commit behind the atomic.Pointer, with the same
+// attribution and commit lock: impl=cow in reference_test.go): in CPU time
+// per op (cpu-ns/op, medians of -count 6, one run with -cpu 1,2 on a shared
+// and heavily loaded 2-core VM), reuse makes BenchmarkUpdate (writes with
+// no read between them, the case it exists for) 43% cheaper with one CPU
+// and 62% with two (75 against 133 ns, 74 against 195 ns: no allocation,
+// no garbage), over the 15% a hand-rolled protocol must pay to stay, and
+// BenchmarkUpdateParallel 34-59% cheaper (84 against 127 ns, 80 against
+// 195 ns) and allocation-free. On BenchmarkLoadThenUpdate (a read before
+// every write, where no record can be reused) it gains nothing and may
+// cost up to 15% (153 against 153 ns; 206 against 180 ns, within the
+// noise): the reader's CAS and the failed retirement come on top of the
+// allocation.
+// TestReaderLosesToRetirement, TestReaderDetectsReuse and
+// TestReadVersionIsNeverReused step through its interleavings one atomic
+// step at a time (record_test.go).
 //
 // The invariant: a record whose state a Load saw marked is never written
 // again; a record is refilled only after its retirement CAS proved that no

@@ -4,8 +4,10 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tether-go/tether/guard"
+	"github.com/tether-go/tether/internal/track"
 )
 
 // cell is one versioned int, behind the tiny interface the benchmarks use
@@ -21,7 +23,9 @@ var cells = []struct {
 	new  func() cell
 }{
 	{"impl=guard", func() cell { return &guardCell{guard.New("bench", 0)} }},
+	{"impl=cow", newCOWGuard},
 	{"impl=mutex", func() cell { return new(mutexCell) }},
+	{"impl=mutex-attributed", func() cell { return &attributedMutexCell{created: time.Now()} }},
 	{"impl=rwmutex", func() cell { return new(rwmutexCell) }},
 	{"impl=atomic-cas", func() cell { c := new(atomicCell); c.p.Store(new(versioned)); return c }},
 }
@@ -41,6 +45,74 @@ func (c *guardCell) update(ctx context.Context, fn func(int) (int, error)) error
 }
 
 func (c *guardCell) stats() guard.Stats { return c.g.Stats() }
+
+// cowGuard is a Guard[int] with copy-on-write records instead of record
+// reuse (record.go): the same attribution (the writer's task, three return
+// addresses, the clock), an immutable record per version behind an
+// atomic.Pointer, so that a writer reads the current value without the lock
+// and Load reads it without marking it, a commit under a mutex, and the
+// retry under it after a conflict. It is the plain alternative that record
+// reuse must beat (BenchmarkUpdate, impl=guard against impl=cow).
+type cowGuard struct {
+	mu      sync.Mutex
+	cur     atomic.Pointer[cowRecord]
+	created time.Time
+}
+
+// cowRecord is one version: a Snapshot and the site's return addresses
+// (guard.Site's fields are unexported; the record has the same size).
+type cowRecord struct {
+	snap         guard.Snapshot[int]
+	pc, up1, up2 uintptr
+}
+
+func newCOWGuard() cell {
+	c := &cowGuard{created: time.Now()}
+	c.cur.Store(&cowRecord{snap: guard.Snapshot[int]{Version: 1, At: c.created}})
+	return c
+}
+
+func (c *cowGuard) value() int { return c.cur.Load().snap.Value }
+
+func (c *cowGuard) load() (int, uint64) {
+	s := c.cur.Load().snap
+	return s.Value, s.Version
+}
+
+func (c *cowGuard) update(ctx context.Context, fn func(int) (int, error)) error {
+	_, err := c.Update(ctx, fn)
+	return err
+}
+
+// Update is Guard.Update's path with copy-on-write records.
+//
+//go:noinline
+func (c *cowGuard) Update(ctx context.Context, fn func(int) (int, error)) (guard.Snapshot[int], error) {
+	pc, up1, up2 := track.CallerPCs(0)
+	task := track.TaskFrom(ctx)
+	at := c.created.Add(time.Since(c.created))
+	r := c.cur.Load()
+	next, err := fn(r.snap.Value)
+	if err != nil {
+		return r.snap, err
+	}
+	n := &cowRecord{pc: pc, up1: up1, up2: up2}
+	c.mu.Lock()
+	if cur := c.cur.Load(); cur != r {
+		r = cur // a conflict: run fn again under the lock
+		if next, err = fn(r.snap.Value); err != nil {
+			c.mu.Unlock()
+			return r.snap, err
+		}
+	}
+	if at.Before(r.snap.At) {
+		at = r.snap.At
+	}
+	n.snap = guard.Snapshot[int]{Value: next, Version: r.snap.Version + 1, Writer: task.String(), At: at}
+	c.cur.Store(n)
+	c.mu.Unlock()
+	return n.snap, nil
+}
 
 // mutexCell is the plain read-modify-write under a mutex: no lost updates,
 // no attribution, fn runs under the lock.
@@ -68,6 +140,48 @@ func (c *mutexCell) update(_ context.Context, fn func(int) (int, error)) error {
 	v, err := fn(c.v)
 	if err == nil {
 		c.v, c.ver = v, c.ver+1
+	}
+	return err
+}
+
+// attributedMutexCell is mutexCell recording what Update records about
+// each write (the writer's task, three return addresses, the time), read
+// outside the lock as Update does. Against impl=mutex it measures what
+// attribution costs; against impl=guard, what versions cost on top
+// (a lock-free Load, a commit that a stale write cannot make).
+type attributedMutexCell struct {
+	mu           sync.Mutex
+	v            int
+	ver          uint64
+	task         *track.Task
+	pc, up1, up2 uintptr
+	at           time.Time
+	created      time.Time
+}
+
+func (c *attributedMutexCell) value() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.v
+}
+
+func (c *attributedMutexCell) load() (int, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.v, c.ver
+}
+
+//go:noinline
+func (c *attributedMutexCell) update(ctx context.Context, fn func(int) (int, error)) error {
+	pc, up1, up2 := track.CallerPCs(0)
+	task := track.TaskFrom(ctx)
+	at := c.created.Add(time.Since(c.created))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := fn(c.v)
+	if err == nil {
+		c.v, c.ver = v, c.ver+1
+		c.task, c.pc, c.up1, c.up2, c.at = task, pc, up1, up2, at
 	}
 	return err
 }

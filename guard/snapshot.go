@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"time"
 
 	"github.com/tether-go/tether/internal/track"
@@ -34,19 +35,24 @@ type Snapshot[T any] struct {
 	// wall clock.
 	At time.Time
 	// Site is the line that committed this version: the call of Update
-	// or CompareAndSwap. (A call through an interface or a method value
-	// is recorded at the method's line in package guard.)
+	// or CompareAndSwap, also when it was called through an interface or
+	// a method value.
 	Site Site
 }
 
 // Site is a line of the program: where a version was written, or where a
-// write was refused. In memory it is one program counter, symbolised only
-// when printed. A [Store] that persists versions keeps sites as text and
-// rebuilds them with [SiteText]. The zero Site is unknown. Sites are
-// comparable, so a Store may cache their text by Site.
+// write was refused. In memory it is the return addresses of the call,
+// symbolised only when printed. A [Store] that persists versions keeps
+// sites as text and rebuilds them with [SiteText]. The zero Site is
+// unknown. Sites are comparable, so a Store may cache their text by Site.
 type Site struct {
-	pc   uintptr
-	text string
+	// pc is the return address into the function that called Update or
+	// CompareAndSwap; up1 and up2 are the two frames around it. A call
+	// through an interface or a method value passes through one or two
+	// wrappers the compiler generates for a generic method: pc is then in
+	// a wrapper, and printing steps over it to the user's line.
+	pc, up1, up2 uintptr
+	text         string
 }
 
 // SiteText returns a Site that prints as text. Stores use it to rebuild a
@@ -58,29 +64,41 @@ func (s Site) String() string {
 	if s.text != "" {
 		return s.text
 	}
-	return track.SiteOf(s.pc).String()
+	return s.track().String()
 }
+
+// track returns the site as internal/track keeps sites.
+func (s Site) track() track.Site { return track.SiteOfPCs(s.pc, s.up1, s.up2) }
 
 func (s Site) isZero() bool { return s.text == "" && s.pc == 0 }
 
 // writer is who is committing: the task, by reference (its path is read
-// only when the version is built), and the call site as one program
-// counter, captured once per CompareAndSwap or Update call with
-// track.Caller(0).PC(). Two words, so it travels in registers.
+// only when the version is built), and the call site as three return
+// addresses, captured once per CompareAndSwap or Update call with
+// track.CallerPCs(0) and resolved to file:line only when an error or a
+// report prints them. Four words, so it travels in registers.
 //
-// Why one program counter: track.Caller returns a track.Site, an array of
-// three, which Go's register ABI returns in memory, and every copy of the
-// freshly stored array (two overlapping 16-byte moves) stalls
-// store-to-load forwarding. That, not the frame-pointer walk (3 ns), is
-// what capturing a site cost: returning the Site costs 25 ns, and taking
-// its first counter 15 ns, because PC's value receiver still copies the
-// array once (BenchmarkAttribution, part=site-array and part=site; CPU
-// time). A track function returning the counter as one word would cost
-// the walk alone. The price of one counter: called through an interface
-// or a method value, it is the compiler's wrapper of the generic method,
-// whose line is the method's own (guard.go), and rendering has no outer
-// frame to fall back on.
+// Why three words and not a track.Site: a track.Site is an array, which
+// Go's register ABI returns and passes in memory, and the 16-byte moves
+// that copy it straddle the 8-byte stores that wrote it, which stalls
+// store-to-load forwarding: that, not the frame-pointer walk, is what
+// capturing a site cost (BenchmarkAttribution, part=site against
+// part=site-array).
+//
+// Why three and not one: called through an interface or a method value,
+// Update is reached through one or two wrappers the compiler generates for
+// a generic method, and the first return address is in a wrapper, whose
+// line is Update's own (TestSiteThroughWrappers).
 type writer struct {
-	task *track.Task
-	pc   uintptr
+	task         *track.Task
+	pc, up1, up2 uintptr
 }
+
+// writerOf returns the writer of a call made under ctx from the site whose
+// return addresses are pc, up1 and up2.
+func writerOf(ctx context.Context, pc, up1, up2 uintptr) writer {
+	return writer{task: track.TaskFrom(ctx), pc: pc, up1: up1, up2: up2}
+}
+
+// site returns where w is writing.
+func (w writer) site() Site { return Site{pc: w.pc, up1: w.up1, up2: w.up2} }

@@ -65,7 +65,7 @@ func (c conflict) err(name string, key any, cause error) *ConflictError {
 	return &ConflictError{
 		Guard: name, Key: key,
 		Base: c.base, Current: c.current, Writer: c.writer, WriterSite: c.writerSite, WriterProcess: c.writerProcess,
-		Task: c.w.task.String(), Site: Site{pc: c.w.pc}, Attempts: c.attempts, At: c.at, Err: cause,
+		Task: c.w.task.String(), Site: c.w.site(), Attempts: c.attempts, At: c.at, Err: cause,
 	}
 }
 
@@ -73,7 +73,7 @@ func (c conflict) err(name string, key any, cause error) *ConflictError {
 // conflict owned by the writer that lost, naming both writers and sites.
 func (c conflict) item(name string) track.Item {
 	var b strings.Builder
-	b.WriteString(who(c.w.task.String(), Site{pc: c.w.pc}, ""))
+	b.WriteString(who(c.w.task.String(), c.w.site(), ""))
 	b.WriteString(" wrote on v" + strconv.FormatUint(c.base, 10) + ", but ")
 	if c.current == 0 {
 		b.WriteString("the key no longer existed")
@@ -86,7 +86,7 @@ func (c conflict) item(name string) track.Item {
 		Owner:  c.w.task.String(),
 		Since:  c.at,
 		State:  "conflict",
-		Site:   track.SiteOf(c.w.pc),
+		Site:   c.w.site().track(),
 		Detail: b.String(),
 	}
 }

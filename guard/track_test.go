@@ -1,9 +1,12 @@
 package guard_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +125,85 @@ func TestDroppedGuardIsCollected(t *testing.T) {
 		if st.Name == t.Name()+"/guard" || st.Name == t.Name()+"/map" {
 			t.Fatalf("collected %s still reported", st.Name)
 		}
+	}
+}
+
+// writes are the ways a user can reach a Guard's or a Map's writes, which
+// the compiler may route through generated wrappers of the generic methods.
+type (
+	guardUpdater interface {
+		Update(ctx context.Context, fn func(int) (int, error), opts ...guard.UpdateOption) (guard.Snapshot[int], error)
+		CompareAndSwap(ctx context.Context, base uint64, next int) (guard.Snapshot[int], error)
+	}
+	mapUpdater interface {
+		Update(ctx context.Context, key string, fn func(int) (int, error), opts ...guard.UpdateOption) (guard.Snapshot[int], error)
+	}
+)
+
+// TestSiteThroughWrappers checks that a write records the user's line
+// however the user called it: through an interface or a method value, the
+// call passes through one or two wrappers the compiler generates for a
+// generic method, whose line is the method's own in package guard.
+func TestSiteThroughWrappers(t *testing.T) {
+	ctx := taskCtx(t, "app/w")
+	g := guard.New(t.Name(), 0)
+	m := guard.NewMap[string, int](t.Name())
+	var gi guardUpdater = g
+	var mi mapUpdater = m
+	update, cas, mapUpdate := g.Update, g.CompareAndSwap, m.Update
+	updateExpr := (*guard.Guard[int]).Update
+	cases := []struct {
+		name  string
+		write func() (guard.Snapshot[int], error, string)
+	}{
+		{"Update direct", func() (guard.Snapshot[int], error, string) {
+			s, err := g.Update(ctx, inc)
+			return s, err, here(-1)
+		}},
+		{"Update via interface", func() (guard.Snapshot[int], error, string) {
+			s, err := gi.Update(ctx, inc)
+			return s, err, here(-1)
+		}},
+		{"Update via method value", func() (guard.Snapshot[int], error, string) {
+			s, err := update(ctx, inc)
+			return s, err, here(-1)
+		}},
+		{"Update via method expression", func() (guard.Snapshot[int], error, string) {
+			s, err := updateExpr(g, ctx, inc)
+			return s, err, here(-1)
+		}},
+		{"CompareAndSwap via interface", func() (guard.Snapshot[int], error, string) {
+			cur := g.Load()
+			s, err := gi.CompareAndSwap(ctx, cur.Version, cur.Value+1)
+			return s, err, here(-1)
+		}},
+		{"CompareAndSwap via method value", func() (guard.Snapshot[int], error, string) {
+			cur := g.Load()
+			s, err := cas(ctx, cur.Version, cur.Value+1)
+			return s, err, here(-1)
+		}},
+		{"Map.Update via interface", func() (guard.Snapshot[int], error, string) {
+			s, err := mi.Update(ctx, "k", inc)
+			return s, err, here(-1)
+		}},
+		{"Map.Update via method value", func() (guard.Snapshot[int], error, string) {
+			s, err := mapUpdate(ctx, "k", inc)
+			return s, err, here(-1)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err, want := tc.write()
+			if err != nil || s.Site.String() != want || s.Writer != "app/w" {
+				t.Fatalf("write = %+v (site %s), %v; want a version written by app/w at %s", s, s.Site, err, want)
+			}
+		})
+	}
+	// A refused write names the user's line too.
+	_, err := gi.CompareAndSwap(ctx, 1, 0)
+	site := here(-1)
+	var ce *guard.ConflictError
+	if !errors.As(err, &ce) || ce.Site.String() != site || !strings.Contains(err.Error(), site) {
+		t.Fatalf("stale CompareAndSwap via interface = %v; want a ConflictError at %s", err, site)
 	}
 }

@@ -36,3 +36,37 @@ collect:
 	MOVQ DX, ret_pcs_2+24(FP)
 out:
 	RET
+
+// func CallerPCs(skip int) (pc0, pc1, pc2 uintptr)
+//
+// Caller's walk, with the counters kept in registers and each result
+// written once, by one 8-byte store (see caller_fp.go).
+TEXT ·CallerPCs(SB), NOSPLIT|NOFRAME, $0-32
+	XORL DX, DX
+	XORL BX, BX
+	XORL SI, SI
+	MOVQ BP, AX
+	MOVQ skip+0(FP), CX
+pskip:
+	TESTQ AX, AX
+	JZ    pout
+	TESTQ CX, CX
+	JZ    pcollect
+	MOVQ  0(AX), AX
+	DECQ  CX
+	JMP   pskip
+pcollect:
+	MOVQ  8(AX), DX
+	MOVQ  0(AX), AX
+	TESTQ AX, AX
+	JZ    pout
+	MOVQ  8(AX), BX
+	MOVQ  0(AX), AX
+	TESTQ AX, AX
+	JZ    pout
+	MOVQ  8(AX), SI
+pout:
+	MOVQ DX, pc0+8(FP)
+	MOVQ BX, pc1+16(FP)
+	MOVQ SI, pc2+24(FP)
+	RET

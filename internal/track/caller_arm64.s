@@ -31,3 +31,33 @@ collect:
 	MOVD R3, ret_pcs_2+24(FP)
 out:
 	RET
+
+// func CallerPCs(skip int) (pc0, pc1, pc2 uintptr)
+//
+// Caller's walk, with the counters kept in registers and each result
+// written once (see caller_fp.go and caller_amd64.s).
+TEXT ·CallerPCs(SB), NOSPLIT|NOFRAME, $0-32
+	MOVD ZR, R3
+	MOVD ZR, R4
+	MOVD ZR, R5
+	MOVD R29, R0
+	MOVD skip+0(FP), R1
+pskip:
+	CBZ  R0, pout
+	CBZ  R1, pcollect
+	MOVD 0(R0), R0
+	SUB  $1, R1, R1
+	B    pskip
+pcollect:
+	MOVD 8(R0), R3
+	MOVD 0(R0), R0
+	CBZ  R0, pout
+	MOVD 8(R0), R4
+	MOVD 0(R0), R0
+	CBZ  R0, pout
+	MOVD 8(R0), R5
+pout:
+	MOVD R3, pc0+8(FP)
+	MOVD R4, pc1+16(FP)
+	MOVD R5, pc2+24(FP)
+	RET

@@ -19,3 +19,14 @@ func Caller(skip int) Site {
 	runtime.Callers(skip+3, s.pcs[:])
 	return s
 }
+
+// CallerPCs is Caller returning its return addresses as three words:
+// SiteOfPCs(CallerPCs(skip)) is Caller(skip).
+//
+//go:noinline
+func CallerPCs(skip int) (pc0, pc1, pc2 uintptr) {
+	var pcs [siteDepth]uintptr
+	// 0 is runtime.Callers, 1 is CallerPCs, 2 is F, 3 is F's caller.
+	runtime.Callers(skip+3, pcs[:])
+	return pcs[0], pcs[1], pcs[2]
+}

@@ -70,3 +70,42 @@ func PlainRuntime() uintptr {
 //
 //go:noinline
 func Empty() track.Site { return track.Site{} }
+
+// Both captures its caller's site with track.Caller and with
+// track.CallerPCs, which must agree.
+//
+//go:noinline
+func (g *Gen[T]) Both() (track.Site, track.Site) {
+	return track.Caller(0), track.SiteOfPCs(track.CallerPCs(0))
+}
+
+// Bother is satisfied by *Gen[T], to call Both through an interface.
+type Bother interface {
+	Both() (track.Site, track.Site)
+}
+
+// OuterBoth captures the site of its caller through one more library
+// frame, both ways.
+//
+//go:noinline
+func OuterBoth() (track.Site, track.Site) { return innerBoth() }
+
+//go:noinline
+func innerBoth() (track.Site, track.Site) {
+	return track.Caller(1), track.SiteOfPCs(track.CallerPCs(1))
+}
+
+// PlainPC captures only the first counter with track.CallerPCs, as guard
+// does, for benchmarks.
+//
+//go:noinline
+func PlainPC() uintptr {
+	pc, _, _ := track.CallerPCs(0)
+	return pc
+}
+
+// PlainSitePC takes the first counter of track.Caller's Site, as guard did,
+// for benchmarks.
+//
+//go:noinline
+func PlainSitePC() uintptr { return track.Caller(0).PC() }
