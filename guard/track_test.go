@@ -158,37 +158,37 @@ func TestSiteThroughWrappers(t *testing.T) {
 	}{
 		{"Update direct", func() (guard.Snapshot[int], error, string) {
 			s, err := g.Update(ctx, inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"Update via interface", func() (guard.Snapshot[int], error, string) {
 			s, err := gi.Update(ctx, inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"Update via method value", func() (guard.Snapshot[int], error, string) {
 			s, err := update(ctx, inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"Update via method expression", func() (guard.Snapshot[int], error, string) {
 			s, err := updateExpr(g, ctx, inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"CompareAndSwap via interface", func() (guard.Snapshot[int], error, string) {
 			cur := g.Load()
 			s, err := gi.CompareAndSwap(ctx, cur.Version, cur.Value+1)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"CompareAndSwap via method value", func() (guard.Snapshot[int], error, string) {
 			cur := g.Load()
 			s, err := cas(ctx, cur.Version, cur.Value+1)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"Map.Update via interface", func() (guard.Snapshot[int], error, string) {
 			s, err := mi.Update(ctx, "k", inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 		{"Map.Update via method value", func() (guard.Snapshot[int], error, string) {
 			s, err := mapUpdate(ctx, "k", inc)
-			return s, err, here(-1)
+			return s, err, testkit.Here(-1)
 		}},
 	}
 	for _, tc := range cases {
@@ -201,7 +201,7 @@ func TestSiteThroughWrappers(t *testing.T) {
 	}
 	// A refused write names the user's line too.
 	_, err := gi.CompareAndSwap(ctx, 1, 0)
-	site := here(-1)
+	site := testkit.Here(-1)
 	var ce *guard.ConflictError
 	if !errors.As(err, &ce) || ce.Site.String() != site || !strings.Contains(err.Error(), site) {
 		t.Fatalf("stale CompareAndSwap via interface = %v; want a ConflictError at %s", err, site)

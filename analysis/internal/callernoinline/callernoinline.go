@@ -86,10 +86,11 @@ func run(pass *analysis.Pass) (any, error) {
 		}
 		switch n := n.(type) {
 		case *ast.SelectorExpr:
-			// track.Caller used as a value: nobody can say whose frame it reads.
+			// track.Caller (or CallerPCs) used as a value: nobody can say
+			// whose frame it reads.
 			if obj, ok := pass.TypesInfo.Uses[n.Sel].(*types.Func); ok && isCaller(obj) {
 				if call, ok := stack[len(stack)-2].(*ast.CallExpr); !ok || call.Fun != n {
-					pass.ReportRangef(n, "callernoinline: track.Caller used as a value: call it directly from a function marked //go:noinline")
+					pass.ReportRangef(n, "callernoinline: track.%s used as a value: call it directly from a function marked //go:noinline", obj.Name())
 				}
 			}
 		case *ast.CallExpr:
@@ -154,13 +155,13 @@ func run(pass *analysis.Pass) (any, error) {
 				}
 			}
 		}
-		require(s, skip, "it calls track.Caller")
+		require(s, skip, "it calls track."+typeutil.StaticCallee(pass.TypesInfo, s.call).Name())
 	}
 	return nil, nil
 }
 
 func isCaller(fn *types.Func) bool {
-	return fn.Name() == "Caller" && fn.Pkg() != nil && fn.Pkg().Path() == trackPkg && fn.Signature().Recv() == nil
+	return (fn.Name() == "Caller" || fn.Name() == "CallerPCs") && fn.Pkg() != nil && fn.Pkg().Path() == trackPkg && fn.Signature().Recv() == nil
 }
 
 // noinline reports whether d's doc comment holds //go:noinline.

@@ -61,3 +61,16 @@ func inner() track.Site { return track.Caller(1) }
 func Value() func(int) track.Site {
 	return track.Caller // want `track.Caller used as a value`
 }
+
+// Marked captures its site as program counters.
+//
+//go:noinline
+func Marked() uintptr {
+	pc, _, _ := track.CallerPCs(0)
+	return pc
+}
+
+func unmarkedPCs() uintptr { // want `^callernoinline: unmarkedPCs is not marked //go:noinline, but it calls track.CallerPCs: inlined`
+	pc, _, _ := track.CallerPCs(0)
+	return pc
+}
