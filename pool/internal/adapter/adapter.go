@@ -46,7 +46,7 @@ func Validate(pkg, name string, acquireTimeout, leakAfter time.Duration) error {
 func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, pkg string, ctx context.Context, kind string, site track.Site, take func(context.Context) (P, error)) (ledger.Lease[P], error) {
 	var w waitbound.Wait
 	var takeErr error
-	ls, err := l.Checkout(ctx, kind, site, func(lctx context.Context) (P, error) {
+	ls, err := l.CheckoutWith(ctx, kind, site, ledger.BoundByCaller, func(lctx context.Context) (P, error) {
 		p, err := take(w.Begin(b, lctx))
 		takeErr = err
 		return p, err
