@@ -32,9 +32,10 @@ const (
 // multiple goroutines. It must be shut down with [Pool.Shutdown] or
 // [Pool.Close], which also close the pgxpool.
 type Pool struct {
-	p     *pgxpool.Pool
-	l     *ledger.Ledger[*pgxpool.Conn]
-	bound *waitbound.Bound
+	p       *pgxpool.Pool
+	l       *ledger.Ledger[*pgxpool.Conn]
+	bound   *waitbound.Bound
+	minIdle int // pgxpool.Config.MinIdleConns
 }
 
 // New creates a pgxpool from pc (which must come from pgxpool.ParseConfig)
@@ -58,7 +59,7 @@ func New(ctx context.Context, pc *pgxpool.Config, cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{p: pp}
+	p := &Pool{p: pp, minIdle: int(pc.MinIdleConns)}
 	p.l = ledger.New(ledger.Config[*pgxpool.Conn]{
 		Name:           cfg.Name,
 		MaxSize:        int(pc.MaxConns),
@@ -68,6 +69,7 @@ func New(ctx context.Context, pc *pgxpool.Config, cfg Config) (*Pool, error) {
 		OnLeak:         cfg.OnLeak,
 		Reclaim:        reclaim,
 		Describe:       p.describe,
+		Stats:          p.poolStats,
 		Site:           site,
 	})
 	p.bound = waitbound.New(p.l.AcquireTimeout())

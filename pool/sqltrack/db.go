@@ -87,6 +87,7 @@ func wrap(db *sql.DB, cfg Config, site track.Site) *DB {
 		Reclaim:        held.reclaim,
 		Tick:           d.tick,
 		Describe:       d.describe,
+		Stats:          d.poolStats,
 		Site:           site,
 	})
 	d.bound = waitbound.New(d.l.AcquireTimeout())
