@@ -123,13 +123,13 @@ func (db *DB) checkout(ctx context.Context, kind string, site track.Site) (ledge
 	var conn *sql.Conn
 	ls, err := adapter.Checkout(db.l, db.bound, "sqltrack", ctx, kind, site, func(wctx context.Context) (held, error) {
 		c, err := db.db.Conn(wctx)
-		if err != nil {
-			return nil, err
-		}
 		conn = c
-		return connHeld{c}, nil
+		return held{conn: c}, err
 	})
-	return ls, conn, err
+	if err != nil {
+		return ls, nil, err
+	}
+	return ls, conn, nil
 }
 
 // run checks out a connection for a handle of the given kind and runs op
@@ -214,7 +214,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 		return nil, err
 	}
 	r := &Rows{lease: lease{ls: ls, conn: conn}, rows: rows}
-	pin(&r.lease, rows, closeRows)
+	pin(&r.lease, held{conn: conn, rows: rows})
 	return r, nil
 }
 
@@ -242,7 +242,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 		return &Row{err: err}
 	}
 	r := &Row{lease: lease{ls: ls, conn: conn}, row: row}
-	pin(&r.lease, row, discardRow)
+	pin(&r.lease, held{conn: conn, row: row})
 	return r
 }
 
@@ -265,6 +265,6 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{lease: lease{ls: ls, conn: conn}, tx: tx}
-	pin(&t.lease, tx, rollbackTx)
+	pin(&t.lease, held{conn: conn, tx: tx})
 	return t, nil
 }
