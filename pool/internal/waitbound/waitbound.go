@@ -5,10 +5,9 @@
 // Both drivers' pools wait on the ctx they are given, so bounding only the
 // wait (and never the query that follows) means handing them a ctx that
 // expires after the timeout and then running the query with the caller's
-// ctx. context.WithTimeout does that at the price of a clock read and a
-// timer per call: about 2µs and 4 allocations on the development machine,
-// six times what a database/sql checkout costs (BenchmarkWait). So waits
-// share deadlines instead:
+// ctx. context.WithTimeout does that at the price of a clock read, a
+// timer and five allocations per call, several times what a database/sql
+// checkout costs (BenchmarkWait). So waits share deadlines instead:
 //
 //   - A [Bound] keeps one current bucket: a context with the deadline
 //     created + timeout + tick, where tick is a hundredth of the timeout
