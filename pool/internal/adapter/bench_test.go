@@ -38,7 +38,7 @@ func BenchmarkCheckoutParts(b *testing.B) {
 			return err
 		}},
 		{"adapter", func() error {
-			ls, err := Checkout(l, bound, "bench", ctx, ledger.HandleConn, site, take)
+			ls, err := Checkout(l, bound, "bench", ctx, ledger.HandleConn, &site, take)
 			ls.End(true)
 			return err
 		}},
