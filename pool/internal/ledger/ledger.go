@@ -245,12 +245,12 @@ func (l *Ledger[P]) Tick() time.Duration { return l.tick }
 // whose deadline passes while it waits; a cancelled ctx gets ctx.Err()
 // unchanged (counted as cancelled).
 func (l *Ledger[P]) Admit(ctx context.Context, site track.Site) error {
-	return l.admit(ctx, &site)
+	return l.AdmitAt(ctx, &site)
 }
 
-// admit is Admit with the site by pointer: a checkout passes its site down
-// without copying it (see startWait).
-func (l *Ledger[P]) admit(ctx context.Context, site *track.Site) error {
+// AdmitAt is Admit with the site by pointer: an acquire passes its site
+// down without copying it (see startWait).
+func (l *Ledger[P]) AdmitAt(ctx context.Context, site *track.Site) error {
 	if ctx == nil {
 		s := *site
 		return fmt.Errorf("pool %q: acquire with a nil Context at %v; pass context.Background() or a request's ctx", l.name, s)

@@ -197,9 +197,10 @@ func (r *Record[P]) Lent() bool { return r.state.Load()>>statusBits > 0 }
 func (r *Record[P]) Idle() bool { return status(r.state.Load()&(1<<statusBits-1)) == stIdle }
 
 // Lend lends an owned record to the caller that holds its resource, at
-// pool time now, acquired at site by the task in ctx. The owner must lend
+// pool time now, acquired at *site (by pointer: see startWait) by the task
+// in ctx. The owner must lend
 // each resource to one caller at a time (its pool guarantees it).
-func (r *Record[P]) Lend(ctx context.Context, site track.Site, now int64) Lease[P] {
+func (r *Record[P]) Lend(ctx context.Context, site *track.Site, now int64) Lease[P] {
 	task := track.TaskFrom(ctx)
 	r.mu.Lock()
 	r.gen++
@@ -208,7 +209,7 @@ func (r *Record[P]) Lend(ctx context.Context, site track.Site, now int64) Lease[
 	if r.task != task {
 		r.task = task
 	}
-	r.site, r.at = site, now
+	r.site, r.at = *site, now
 	a := r.anchor
 	if a != nil {
 		r.anchor = nil // from now on only the lease keeps the anchor alive

@@ -55,7 +55,7 @@ func (l *Ledger[P]) StartWait(ctx context.Context, handle string, site track.Sit
 // one wide load), about a tenth of a checkout's CPU time when every layer
 // copied them (BenchmarkCheckoutParts).
 func (l *Ledger[P]) startWait(w *Wait[P], ctx context.Context, handle string, site *track.Site, bound Bound) error {
-	if err := l.admit(ctx, site); err != nil {
+	if err := l.AdmitAt(ctx, site); err != nil {
 		return err
 	}
 	w.parent, w.ctx = ctx, ctx
