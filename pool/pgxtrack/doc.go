@@ -119,16 +119,17 @@
 //
 //   - A point query, QueryRow and Scan of a row by primary key
 //     (BenchmarkPointQuery): within the noise of the bare pgxpool (about
-//     30-40 µs of CPU both), with one allocation more (the row's handle).
+//     25-40 µs of CPU both, 0.8-1.4x from run to run), with one allocation
+//     more (the row's handle).
 //   - A checkout alone, Acquire and Release (BenchmarkCheckout): one
-//     allocation more (the Conn), and 1.8-2.0x the CPU time (490-580
-//     against 270-290 ns). Most of the difference is the lease's
-//     bookkeeping, shared with package pool: about 80 ns without any driver
+//     allocation more (the Conn), and 1.7-2.0x the CPU time (440-560
+//     against 265-280 ns). Most of the difference is the lease's
+//     bookkeeping, shared with package pool: about 50 ns without any driver
 //     (pool/internal/adapter's BenchmarkCheckoutParts). The bound on the
 //     wait costs no allocation (BenchmarkWait in pool/internal/waitbound).
 //     With a ctx that can be cancelled and has no deadline of its own (a
 //     request's), the bound must watch that ctx too: context.WithCancel's
-//     three allocations, 880-1050 ns per checkout in all (3.2-3.7x).
+//     three allocations, 890-940 ns per checkout in all (3.2x).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through pgxtrack the first request
