@@ -176,7 +176,8 @@ func (p *Pool[T]) mustBeMade(method string) {
 //
 //go:noinline
 func (p *Pool[T]) Acquire(ctx context.Context) (*Lease[T], error) {
-	return p.acquire(ctx, track.Caller(0), false)
+	site := track.Caller(0)
+	return p.acquire(ctx, &site, false)
 }
 
 // TryAcquire is Acquire that never waits for another holder: it lends an
@@ -186,7 +187,8 @@ func (p *Pool[T]) Acquire(ctx context.Context) (*Lease[T], error) {
 //
 //go:noinline
 func (p *Pool[T]) TryAcquire(ctx context.Context) (*Lease[T], error) {
-	return p.acquire(ctx, track.Caller(0), true)
+	site := track.Caller(0)
+	return p.acquire(ctx, &site, true)
 }
 
 // With acquires a resource, calls fn with it and releases it, returning fn's
@@ -205,7 +207,7 @@ func (p *Pool[T]) With(ctx context.Context, fn func(T) error) error {
 		}
 		return fmt.Errorf("pool %q: With called with a nil func at %v; pass the function to run with the resource", name, site)
 	}
-	l, err := p.acquire(ctx, site, false)
+	l, err := p.acquire(ctx, &site, false)
 	if err != nil {
 		return err
 	}
@@ -224,21 +226,23 @@ func (p *Pool[T]) With(ctx context.Context, fn func(T) error) error {
 // acquire is the body of Acquire, TryAcquire and With. The fast path is
 // puddle's TryAcquire, which takes an idle resource without looking at ctx,
 // so no timer is armed unless the caller has to wait, a resource has to be
-// made, or Config.Check has to run.
-func (p *Pool[T]) acquire(ctx context.Context, site track.Site, try bool) (*Lease[T], error) {
+// made, or Config.Check has to run. The site is passed down by pointer:
+// each copy of a Site just written field by field stalls the wide load
+// that reads it back (see ledger's startWait).
+func (p *Pool[T]) acquire(ctx context.Context, site *track.Site, try bool) (*Lease[T], error) {
 	if p == nil {
 		return nil, errNilPool
 	}
 	p.mustBeMade("Acquire")
 	for {
-		if err := p.l.Admit(ctx, site); err != nil {
+		if err := p.l.AdmitAt(ctx, site); err != nil {
 			return nil, err
 		}
 		if try && !p.l.AnyIdle() {
 			// Nothing idle: create one if there is room. (puddle's
 			// TryAcquire would start a construction in the background
 			// that holds the room until it notices tryContext.)
-			return p.tryCreate(ctx, site)
+			return p.tryCreate(ctx, *site)
 		}
 		res, err := p.inner.TryAcquire(tryCtx)
 		if err != nil {
@@ -246,9 +250,9 @@ func (p *Pool[T]) acquire(ctx context.Context, site track.Site, try bool) (*Leas
 			case errors.Is(err, puddle.ErrClosedPool):
 				return nil, p.l.ErrClosed()
 			case try:
-				return p.tryCreate(ctx, site)
+				return p.tryCreate(ctx, *site)
 			}
-			return p.acquireSlow(ctx, site, nil)
+			return p.acquireSlow(ctx, *site, nil)
 		}
 		if p.stampRelease || p.cfg.Check != nil {
 			if s := res.Value(); s.rec.Lent() { // reused: expiry and Check apply
@@ -257,7 +261,7 @@ func (p *Pool[T]) acquire(ctx context.Context, site track.Site, try bool) (*Leas
 					continue
 				}
 				if p.cfg.Check != nil {
-					return p.acquireSlow(ctx, site, res)
+					return p.acquireSlow(ctx, *site, res)
 				}
 			}
 		}
@@ -304,7 +308,7 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, site track.Site, res *puddle.
 				}
 			}
 		}
-		return p.lend(ctx, res, site, w.Done())
+		return p.lend(ctx, res, &site, w.Done())
 	}
 }
 
@@ -348,7 +352,7 @@ func (p *Pool[T]) tryCreate(ctx context.Context, site track.Site) (l *Lease[T], 
 		}
 		return nil, p.errExhausted
 	}
-	return p.lend(ctx, res, site, w.Done())
+	return p.lend(ctx, res, &site, w.Done())
 }
 
 // expired reports whether s outlived MaxLifetime or MaxIdleTime at now.
@@ -365,7 +369,7 @@ func (p *Pool[T]) discard(s *slot[T], res *puddle.Resource[*slot[T]]) {
 }
 
 // lend turns a resource puddle handed out into a lease.
-func (p *Pool[T]) lend(ctx context.Context, res *puddle.Resource[*slot[T]], site track.Site, now int64) (*Lease[T], error) {
+func (p *Pool[T]) lend(ctx context.Context, res *puddle.Resource[*slot[T]], site *track.Site, now int64) (*Lease[T], error) {
 	s := res.Value()
 	// puddle hands out the same Resource for a resource's whole life;
 	// store only a change (a pointer store pays a write barrier while the

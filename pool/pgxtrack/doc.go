@@ -114,22 +114,22 @@
 //
 // Each figure comes from a benchmark that runs the bare pgxpool and
 // pgxtrack side by side in one run on PostgreSQL (-cpu 1,2 -count 6), as
-// the process's CPU time per operation (cpu-ns/op): on the shared 2-core
-// machine these were measured on, wall times swung by 40% between runs,
-// and the lead re-runs them on a quiet one.
+// the process's CPU time per operation (cpu-ns/op), which a busy machine
+// disturbs less than wall time.
 //
 //   - A point query, QueryRow and Scan of a row by primary key
-//     (BenchmarkPointQuery): 1.00x (63 µs of CPU both; wall times equal
-//     within the noise), with one allocation more (the row's handle).
+//     (BenchmarkPointQuery): within the noise of the bare pgxpool (about
+//     25-40 µs of CPU both, 0.8-1.4x from run to run), with one allocation
+//     more (the row's handle).
 //   - A checkout alone, Acquire and Release (BenchmarkCheckout): one
-//     allocation more (the Conn), and 1.9x the CPU time (653 against 349
-//     ns). The difference is the lease's bookkeeping, shared with package
-//     pool (pool/internal/adapter's BenchmarkCheckoutParts: 340 ns without
-//     any driver); the bound on the wait costs 80 ns and no allocation
-//     (BenchmarkWait in pool/internal/waitbound). With a ctx that can be
-//     cancelled and has no deadline of its own (a request's), the bound
-//     must watch that ctx too: 1.4 µs and 6 allocations per checkout in
-//     all (4x).
+//     allocation more (the Conn), and 1.7-2.0x the CPU time (440-560
+//     against 265-280 ns). Most of the difference is the lease's
+//     bookkeeping, shared with package pool: about 50 ns without any driver
+//     (pool/internal/adapter's BenchmarkCheckoutParts). The bound on the
+//     wait costs no allocation (BenchmarkWait in pool/internal/waitbound).
+//     With a ctx that can be cancelled and has no deadline of its own (a
+//     request's), the bound must watch that ctx too: context.WithCancel's
+//     three allocations, 890-940 ns per checkout in all (3.2x).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through pgxtrack the first request

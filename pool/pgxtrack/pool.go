@@ -32,9 +32,10 @@ const (
 // multiple goroutines. It must be shut down with [Pool.Shutdown] or
 // [Pool.Close], which also close the pgxpool.
 type Pool struct {
-	p     *pgxpool.Pool
-	l     *ledger.Ledger[*pgxpool.Conn]
-	bound *waitbound.Bound
+	p       *pgxpool.Pool
+	l       *ledger.Ledger[*pgxpool.Conn]
+	bound   *waitbound.Bound
+	minIdle int // pgxpool.Config.MinIdleConns
 }
 
 // New creates a pgxpool from pc (which must come from pgxpool.ParseConfig)
@@ -58,7 +59,7 @@ func New(ctx context.Context, pc *pgxpool.Config, cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{p: pp}
+	p := &Pool{p: pp, minIdle: int(pc.MinIdleConns)}
 	p.l = ledger.New(ledger.Config[*pgxpool.Conn]{
 		Name:           cfg.Name,
 		MaxSize:        int(pc.MaxConns),
@@ -68,6 +69,7 @@ func New(ctx context.Context, pc *pgxpool.Config, cfg Config) (*Pool, error) {
 		OnLeak:         cfg.OnLeak,
 		Reclaim:        reclaim,
 		Describe:       p.describe,
+		Stats:          p.poolStats,
 		Site:           site,
 	})
 	p.bound = waitbound.New(p.l.AcquireTimeout())
@@ -119,7 +121,7 @@ var errNilPool = fmt.Errorf("pgxtrack: operation on a nil *Pool; create it with 
 // lease of the ledger. The wait is bounded by the caller's ctx and
 // AcquireTimeout; the query then runs on the connection with the caller's
 // own ctx.
-func (p *Pool) checkout(ctx context.Context, kind string, site track.Site) (ledger.Lease[*pgxpool.Conn], *pgxpool.Conn, error) {
+func (p *Pool) checkout(ctx context.Context, kind string, site *track.Site) (ledger.Lease[*pgxpool.Conn], *pgxpool.Conn, error) {
 	ls, err := adapter.Checkout(p.l, p.bound, "pgxtrack", ctx, kind, site, func(wctx context.Context) (*pgxpool.Conn, error) {
 		c, err := p.p.Acquire(wctx)
 		if errors.Is(err, puddle.ErrClosedPool) {
@@ -150,7 +152,7 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	if p == nil {
 		return nil, errNilPool
 	}
-	ls, pc, err := p.checkout(ctx, kindConn, site)
+	ls, pc, err := p.checkout(ctx, kindConn, &site)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +168,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	if p == nil {
 		return pgconn.CommandTag{}, errNilPool
 	}
-	ls, pc, err := p.checkout(ctx, kindExec, site)
+	ls, pc, err := p.checkout(ctx, kindExec, &site)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -185,7 +187,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if p == nil {
 		return errRows{errNilPool}, errNilPool
 	}
-	ls, pc, err := p.checkout(ctx, kindRows, site)
+	ls, pc, err := p.checkout(ctx, kindRows, &site)
 	if err != nil {
 		return errRows{err}, err
 	}
@@ -207,7 +209,7 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if p == nil {
 		return errRow{errNilPool}
 	}
-	ls, pc, err := p.checkout(ctx, kindRow, site)
+	ls, pc, err := p.checkout(ctx, kindRow, &site)
 	if err != nil {
 		return errRow{err}
 	}
@@ -235,7 +237,7 @@ func (p *Pool) begin(ctx context.Context, opts pgx.TxOptions, site track.Site) (
 	if p == nil {
 		return nil, errNilPool
 	}
-	ls, pc, err := p.checkout(ctx, kindTx, site)
+	ls, pc, err := p.checkout(ctx, kindTx, &site)
 	if err != nil {
 		return nil, err
 	}

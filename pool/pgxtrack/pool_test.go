@@ -430,3 +430,25 @@ func TestPostgresShutdownIsBoundedAndNamesWhatIsHeld(t *testing.T) {
 	pgxtrack.Lost(e.Pool).Unregister()
 	pg.Until("the pool's backends are gone", func() bool { return len(pg.Backends()) == 0 })
 }
+
+// TestPostgresPoolStatsCountPgxpoolsIdleConnections checks what package
+// metrics reads of a Pool: the ledger's counts, with pgxpool's idle
+// connections, which only the driver's pool knows (unknown, -1, before).
+func TestPostgresPoolStatsCountPgxpoolsIdleConnections(t *testing.T) {
+	pg := pgtest.New(t)
+	e := newPool(t, pg, "", 2, pgxtrack.Config{})
+	if st := pgxtrack.PoolStats(e.Pool); st.Idle != 1 || st.InUse != 0 || st.MaxSize != 2 || st.IdleMin != 0 {
+		t.Fatalf("after one ping: %+v; want 1 idle, 0 in use, max 2, min idle 0", st)
+	}
+	c, err := e.Pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := pgxtrack.PoolStats(e.Pool); st.Idle != 0 || st.InUse != 1 {
+		t.Fatalf("the conn held: %+v; want 0 idle, 1 in use", st)
+	}
+	c.Release()
+	if st := pgxtrack.PoolStats(e.Pool); st.Idle != 1 || st.InUse != 0 {
+		t.Fatalf("the conn released: %+v; want 1 idle, 0 in use", st)
+	}
+}

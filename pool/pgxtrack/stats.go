@@ -58,3 +58,12 @@ func (p *Pool) describe(st *track.State, _ ledger.Counts) {
 		track.Counter{Name: "wait_count", Value: s.EmptyAcquireCount()},
 	)
 }
+
+// poolStats is the ledger's Config.Stats: pgxpool's idle connections,
+// which the ledger cannot see, and the fewest it keeps idle
+// (MinIdleConns), for package metrics. pgxpool has no limit of idle
+// connections below MaxConns: that stays unknown.
+func (p *Pool) poolStats(st *track.PoolStats) {
+	st.Idle = int(p.p.Stat().IdleConns())
+	st.IdleMin = p.minIdle
+}

@@ -87,6 +87,7 @@ func wrap(db *sql.DB, cfg Config, site track.Site) *DB {
 		Reclaim:        held.reclaim,
 		Tick:           d.tick,
 		Describe:       d.describe,
+		Stats:          d.poolStats,
 		Site:           site,
 	})
 	d.bound = waitbound.New(d.l.AcquireTimeout())
@@ -118,17 +119,17 @@ var errNilDB = fmt.Errorf("sqltrack: operation on a nil *DB; create it with sqlt
 // the handle pins what its query made). The wait is bounded by the
 // caller's ctx and AcquireTimeout. The query then runs on the connection
 // with the caller's own ctx: only the wait is bounded.
-func (db *DB) checkout(ctx context.Context, kind string, site track.Site) (ledger.Lease[held], *sql.Conn, error) {
+func (db *DB) checkout(ctx context.Context, kind string, site *track.Site) (ledger.Lease[held], *sql.Conn, error) {
 	var conn *sql.Conn
 	ls, err := adapter.Checkout(db.l, db.bound, "sqltrack", ctx, kind, site, func(wctx context.Context) (held, error) {
 		c, err := db.db.Conn(wctx)
-		if err != nil {
-			return nil, err
-		}
 		conn = c
-		return connHeld{c}, nil
+		return held{conn: c}, err
 	})
-	return ls, conn, err
+	if err != nil {
+		return ls, nil, err
+	}
+	return ls, conn, nil
 }
 
 // run checks out a connection for a handle of the given kind and runs op
@@ -137,7 +138,7 @@ func (db *DB) checkout(ctx context.Context, kind string, site track.Site) (ledge
 // again on another connection, up to three times in all, as database/sql's
 // own DB methods retry. If op succeeds, the caller owns the lease and the
 // connection.
-func run[T any](db *DB, ctx context.Context, kind string, site track.Site, op func(*sql.Conn) (T, error)) (ledger.Lease[held], *sql.Conn, T, error) {
+func run[T any](db *DB, ctx context.Context, kind string, site *track.Site, op func(*sql.Conn) (T, error)) (ledger.Lease[held], *sql.Conn, T, error) {
 	for attempt := 0; ; attempt++ {
 		ls, conn, err := db.checkout(ctx, kind, site)
 		if err != nil {
@@ -169,7 +170,7 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db == nil {
 		return nil, errNilDB
 	}
-	ls, conn, err := db.checkout(ctx, kindConn, site)
+	ls, conn, err := db.checkout(ctx, kindConn, &site)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +188,7 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if db == nil {
 		return nil, errNilDB
 	}
-	ls, conn, res, err := run(db, ctx, kindExec, site, func(c *sql.Conn) (sql.Result, error) {
+	ls, conn, res, err := run(db, ctx, kindExec, &site, func(c *sql.Conn) (sql.Result, error) {
 		return c.ExecContext(ctx, query, args...)
 	})
 	if err == nil && ls.End(false) {
@@ -206,14 +207,14 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Row
 	if db == nil {
 		return nil, errNilDB
 	}
-	ls, conn, rows, err := run(db, ctx, kindRows, site, func(c *sql.Conn) (*sql.Rows, error) {
+	ls, conn, rows, err := run(db, ctx, kindRows, &site, func(c *sql.Conn) (*sql.Rows, error) {
 		return c.QueryContext(ctx, query, args...)
 	})
 	if err != nil {
 		return nil, err
 	}
 	r := &Rows{lease: lease{ls: ls, conn: conn}, rows: rows}
-	pin(&r.lease, rows, closeRows)
+	pin(&r.lease, held{conn: conn, rows: rows})
 	return r, nil
 }
 
@@ -233,7 +234,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 	}
 	// A query that failed leaves the row holding nothing: its connection
 	// goes back at once.
-	ls, conn, row, err := run(db, ctx, kindRow, site, func(c *sql.Conn) (*sql.Row, error) {
+	ls, conn, row, err := run(db, ctx, kindRow, &site, func(c *sql.Conn) (*sql.Row, error) {
 		row := c.QueryRowContext(ctx, query, args...)
 		return row, row.Err()
 	})
@@ -241,7 +242,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 		return &Row{err: err}
 	}
 	r := &Row{lease: lease{ls: ls, conn: conn}, row: row}
-	pin(&r.lease, row, discardRow)
+	pin(&r.lease, held{conn: conn, row: row})
 	return r
 }
 
@@ -257,13 +258,13 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if db == nil {
 		return nil, errNilDB
 	}
-	ls, conn, tx, err := run(db, ctx, kindTx, site, func(c *sql.Conn) (*sql.Tx, error) {
+	ls, conn, tx, err := run(db, ctx, kindTx, &site, func(c *sql.Conn) (*sql.Tx, error) {
 		return c.BeginTx(ctx, opts)
 	})
 	if err != nil {
 		return nil, err
 	}
 	t := &Tx{lease: lease{ls: ls, conn: conn}, tx: tx}
-	pin(&t.lease, tx, rollbackTx)
+	pin(&t.lease, held{conn: conn, tx: tx})
 	return t, nil
 }

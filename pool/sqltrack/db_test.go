@@ -397,3 +397,31 @@ func TestMisuse(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolStatsCountDatabaseSQLsIdleConnections checks what package
+// metrics reads of a DB: the ledger's counts, with database/sql's idle
+// connections, which only the driver's pool knows (unknown, -1, before).
+func TestPoolStatsCountDatabaseSQLsIdleConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newFake(t, 2, sqltrack.Config{})
+		if st := sqltrack.PoolStats(e.DB); st.Idle != 0 || st.InUse != 0 || st.MaxSize != 2 {
+			t.Fatalf("new DB: %+v; want 0 idle, 0 in use, max 2", st)
+		}
+		c1, err := e.DB.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := e.DB.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2.Close()
+		if st := sqltrack.PoolStats(e.DB); st.Idle != 1 || st.InUse != 1 || st.IdleMax != -1 || st.IdleMin != -1 {
+			t.Fatalf("one conn held, one returned: %+v; want 1 idle, 1 in use, idle limits unknown", st)
+		}
+		c1.Close()
+		if st := sqltrack.PoolStats(e.DB); st.Idle != 2 || st.InUse != 0 {
+			t.Fatalf("both returned: %+v; want 2 idle, 0 in use", st)
+		}
+	})
+}

@@ -123,25 +123,29 @@
 //
 // Each figure comes from a benchmark that runs the bare *sql.DB and
 // sqltrack side by side in one run (-cpu 1,2 -count 6), as the process's
-// CPU time per operation (cpu-ns/op): on the shared 2-core machine these
-// were measured on, wall times swung by 40% between runs, and the lead
-// re-runs them on a quiet one.
+// CPU time per operation (cpu-ns/op), which a busy machine disturbs less
+// than wall time.
 //
 //   - A point query, QueryRowContext and Scan of a row by primary key
-//     (BenchmarkPointQuery): on PostgreSQL, 1.03x (47 against 46 µs; wall
-//     times equal within the noise); on SQLite in memory, where a query
-//     costs 5-6 µs, 1.2x. It makes four allocations more: the *sql.Conn that
-//     sql.DB's Conn allocates, database/sql's release func for a query on
-//     a Conn, the Row, and what its lease holds.
+//     (BenchmarkPointQuery): on PostgreSQL, within the noise of the bare
+//     *sql.DB (1.05x of about 30 µs); on SQLite in memory, where a query
+//     costs 5-6 µs, 1.2x. It makes three allocations more: the
+//     *sql.Conn that sql.DB's Conn allocates (the only way to bound the
+//     wait and not the query), database/sql's release func for a query on
+//     a Conn, and the Row. What the lease holds is kept by value in its
+//     record and allocates nothing.
 //   - A checkout alone, Conn and Close (BenchmarkCheckout): one allocation
-//     more (the 48-byte Conn), and 2.4x the CPU time (580 against 240 ns).
-//     The difference is the lease's bookkeeping, shared with package pool
-//     (pool/internal/adapter's BenchmarkCheckoutParts: 340 ns without any
-//     driver); the bound on the wait costs 80 ns and no allocation where a
-//     timer of its own would cost 3.7 µs and 5 (BenchmarkWait in
-//     pool/internal/waitbound). With a ctx that can be cancelled and has no
-//     deadline of its own (a request's), the bound must watch that ctx
-//     too: 1.3 µs and 7 allocations per checkout in all (4.8x).
+//     more (the 48-byte Conn), and about 2.1x the CPU time (335-400
+//     against 165-190 ns). Most of the difference is the lease's
+//     bookkeeping, shared with package pool: about 50 ns without any
+//     driver (pool/internal/adapter's BenchmarkCheckoutParts), thirteen
+//     atomic instructions (the free list's lock twice, the record's mutex
+//     for three transitions, its state word three times). The bound on the
+//     wait costs no allocation and reads no clock where a timer of its own
+//     would cost five allocations (BenchmarkWait in pool/internal/waitbound).
+//     With a ctx that can be cancelled and has no deadline of its own (a
+//     request's), the bound must watch that ctx too: context.WithCancel's
+//     three allocations, 770-1080 ns per checkout in all (4.4-5x).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through sqltrack the first

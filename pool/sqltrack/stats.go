@@ -58,3 +58,11 @@ func (db *DB) describe(st *track.State, _ ledger.Counts) {
 		track.Counter{Name: "wait_count", Value: s.WaitCount},
 	)
 }
+
+// poolStats is the ledger's Config.Stats: database/sql's idle connections,
+// which the ledger cannot see, for package metrics. database/sql keeps
+// no minimum of idle connections and does not say its maximum
+// (SetMaxIdleConns has no getter): those stay unknown.
+func (db *DB) poolStats(st *track.PoolStats) {
+	st.Idle = db.db.Stats().Idle
+}

@@ -35,7 +35,8 @@ func Validate(pkg, name string, acquireTimeout, leakAfter time.Duration) error {
 }
 
 // Checkout runs take, the driver's blocking checkout, as a lease of l of
-// the given handle kind, opened at site by the task in ctx. The wait is
+// the given handle kind, opened at *site by the task in ctx (the site is
+// passed by pointer, not copied: see ledger.Ledger.CheckoutWith). The wait is
 // bounded by ctx and by b; the query the caller runs next uses its own ctx,
 // so only the wait is bounded.
 //
@@ -43,10 +44,10 @@ func Validate(pkg, name string, acquireTimeout, leakAfter time.Duration) error {
 // a *pool.TimeoutError when a deadline passed, an error matching
 // pool.ErrClosed after Shutdown), a *pool.TimeoutError when b's bound
 // passed, or take's own error prefixed with pkg and the pool's name.
-func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, pkg string, ctx context.Context, kind string, site track.Site, take func(context.Context) (P, error)) (ledger.Lease[P], error) {
+func Checkout[P any](l *ledger.Ledger[P], b *waitbound.Bound, pkg string, ctx context.Context, kind string, site *track.Site, take func(context.Context) (P, error)) (ledger.Lease[P], error) {
 	var w waitbound.Wait
 	var takeErr error
-	ls, err := l.Checkout(ctx, kind, site, func(lctx context.Context) (P, error) {
+	ls, err := l.CheckoutWith(ctx, kind, site, ledger.BoundByCaller, func(lctx context.Context) (P, error) {
 		p, err := take(w.Begin(b, lctx))
 		takeErr = err
 		return p, err

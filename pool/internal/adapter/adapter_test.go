@@ -85,7 +85,7 @@ func TestCheckoutIsBoundedByTheBound(t *testing.T) {
 		b := waitbound.New(time.Second)
 		defer b.Stop()
 		start := time.Now()
-		_, err := Checkout(l, b, "pgxtrack", context.Background(), ledger.HandleConn, track.Site{}, func(ctx context.Context) (int, error) {
+		_, err := Checkout(l, b, "pgxtrack", context.Background(), ledger.HandleConn, &track.Site{}, func(ctx context.Context) (int, error) {
 			<-ctx.Done() // a driver that never has a connection
 			return 0, ctx.Err()
 		})

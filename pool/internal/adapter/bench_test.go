@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-go/tether/internal/testkit"
 	"github.com/tether-go/tether/internal/track"
 	"github.com/tether-go/tether/pool/internal/ledger"
 	"github.com/tether-go/tether/pool/internal/waitbound"
@@ -13,7 +14,9 @@ import (
 // BenchmarkCheckoutParts splits what an adapter adds to a driver's
 // checkout: the ledger's lease alone (impl=ledger), and with the bounded
 // wait around the driver's call (impl=adapter). The driver's checkout is a
-// no-op here, so this is the tracking's cost per checkout and return.
+// no-op here, so this is the tracking's cost per checkout and return, on
+// one goroutine (mode=serial) and on GOMAXPROCS of them (mode=parallel),
+// where what the checkouts of different cores write in common shows.
 //
 //go:noinline
 func BenchmarkCheckoutParts(b *testing.B) {
@@ -25,24 +28,42 @@ func BenchmarkCheckoutParts(b *testing.B) {
 	take := func(context.Context) (int, error) { return 1, nil }
 	ctx := context.Background()
 	site := track.Caller(0)
-	b.Run("impl=ledger", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+	for _, impl := range []struct {
+		name  string
+		cycle func() error
+	}{
+		{"ledger", func() error {
 			ls, err := l.Checkout(ctx, ledger.HandleConn, site, take)
-			if err != nil {
-				b.Fatal(err)
-			}
 			ls.End(true)
-		}
-	})
-	b.Run("impl=adapter", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			ls, err := Checkout(l, bound, "bench", ctx, ledger.HandleConn, site, take)
-			if err != nil {
-				b.Fatal(err)
-			}
+			return err
+		}},
+		{"adapter", func() error {
+			ls, err := Checkout(l, bound, "bench", ctx, ledger.HandleConn, &site, take)
 			ls.End(true)
+			return err
+		}},
+	} {
+		for _, mode := range []string{"serial", "parallel"} {
+			b.Run("impl="+impl.name+"/mode="+mode, func(b *testing.B) {
+				b.ReportAllocs()
+				defer testkit.ReportCPU(b)()
+				if mode == "serial" {
+					for b.Loop() {
+						if err := impl.cycle(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := impl.cycle(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
 		}
-	})
+	}
 }

@@ -29,7 +29,7 @@ func BenchmarkLeaseProtocol(b *testing.B) {
 		r := l.NewRecord(ledger.HandleLease, 1)
 		b.ReportAllocs()
 		for b.Loop() {
-			ls := r.Lend(ctx, site, l.CoarseNow())
+			ls := r.Lend(ctx, &site, l.CoarseNow())
 			if !ls.Held() {
 				b.Fatal("not held")
 			}

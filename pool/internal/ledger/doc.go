@@ -65,6 +65,12 @@
 //		return err
 //	}
 //
+// An adapter that bounds the driver's wait itself, as pool/internal/adapter
+// does with a waitbound context, calls CheckoutWith with BoundByCaller
+// instead: the ledger then arms no timer and keeps no count of the
+// checkouts under way, a write that every checkout would share with every
+// other core's.
+//
 // A checkout hidden inside one call (ExecContext, QueryRowContext until
 // Scan) is a Checkout ended before the call returns. Records and their
 // anchors are recycled, so a checkout and its return allocate nothing in

@@ -72,6 +72,7 @@ type Record[P any] struct {
 	status   status
 	gen      uint64 // leases made from this record
 	reported bool   // the current lease was reported held too long
+	counted  bool   // a pooled record's checkout is counted in l.out
 	handle   string
 	id       uint64
 	task     *track.Task
@@ -196,9 +197,10 @@ func (r *Record[P]) Lent() bool { return r.state.Load()>>statusBits > 0 }
 func (r *Record[P]) Idle() bool { return status(r.state.Load()&(1<<statusBits-1)) == stIdle }
 
 // Lend lends an owned record to the caller that holds its resource, at
-// pool time now, acquired at site by the task in ctx. The owner must lend
+// pool time now, acquired at *site (by pointer: see startWait) by the task
+// in ctx. The owner must lend
 // each resource to one caller at a time (its pool guarantees it).
-func (r *Record[P]) Lend(ctx context.Context, site track.Site, now int64) Lease[P] {
+func (r *Record[P]) Lend(ctx context.Context, site *track.Site, now int64) Lease[P] {
 	task := track.TaskFrom(ctx)
 	r.mu.Lock()
 	r.gen++
@@ -207,7 +209,7 @@ func (r *Record[P]) Lend(ctx context.Context, site track.Site, now int64) Lease[
 	if r.task != task {
 		r.task = task
 	}
-	r.site, r.at = site, now
+	r.site, r.at = *site, now
 	a := r.anchor
 	if a != nil {
 		r.anchor = nil // from now on only the lease keeps the anchor alive
@@ -333,11 +335,12 @@ func (ls *Lease[P]) End(closed bool) bool {
 		h = r.holderLocked()
 		r.reported = false
 	}
-	owned := r.owned
+	owned, counted := r.owned, r.counted
 	switch {
 	case !owned:
 		var zero P
 		r.payload = zero
+		r.counted = false
 		r.setStatusLocked(stIdle)
 	case closed:
 		r.setStatusLocked(stEnded)
@@ -355,7 +358,9 @@ func (ls *Lease[P]) End(closed bool) bool {
 		l.logReturn(h, how)
 	}
 	if !owned {
-		l.out.Add(-1)
+		if counted {
+			l.out.Add(-1)
+		}
 		l.putFree(r)
 	}
 	if l.closed.Load() {
@@ -364,10 +369,12 @@ func (ls *Lease[P]) End(closed bool) bool {
 	return true
 }
 
-// getFree takes a pooled record from the free list, or makes one.
-func (l *Ledger[P]) getFree() *Record[P] {
+// getFree takes a pooled record from the free list, or makes one, and
+// numbers its next lease.
+func (l *Ledger[P]) getFree() (r *Record[P], id uint64) {
 	l.mu.Lock()
-	var r *Record[P]
+	l.leaseSeq++
+	id = l.leaseSeq
 	if n := len(l.free); n > 0 {
 		r = l.free[n-1]
 		l.free[n-1] = nil
@@ -377,7 +384,7 @@ func (l *Ledger[P]) getFree() *Record[P] {
 		l.records = append(l.records, r)
 	}
 	l.mu.Unlock()
-	return r
+	return r, id
 }
 
 // putFree puts a pooled record back on the free list.
@@ -411,8 +418,12 @@ func (r *Record[P]) reclaimed() {
 	r.mu.Lock()
 	var zero P
 	r.payload = zero
+	counted := r.counted
+	r.counted = false
 	r.setStatusLocked(stIdle)
 	r.mu.Unlock()
-	r.l.out.Add(-1)
+	if counted {
+		r.l.out.Add(-1)
+	}
 	r.l.putFree(r)
 }

@@ -18,6 +18,11 @@ const (
 	// that is when more checkouts are under way than Config.MaxSize (see
 	// Checkout).
 	BoundWhenFull
+	// BoundByCaller: never; the caller bounds the wait itself (the
+	// adapters give their driver a waitbound ctx), so the ledger does not
+	// even count the checkouts under way, a write every checkout would
+	// otherwise share with every other core.
+	BoundByCaller
 )
 
 // Wait is one caller waiting for its pool, listed as a waiter (for leak
@@ -38,21 +43,40 @@ type Wait[P any] struct {
 // no timer, no allocation. It returns the error Admit would, or ErrClosed
 // if Shutdown has begun.
 func (l *Ledger[P]) StartWait(ctx context.Context, handle string, site track.Site, bound Bound) (Wait[P], error) {
-	if err := l.Admit(ctx, site); err != nil {
-		return Wait[P]{}, err
+	var w Wait[P]
+	err := l.startWait(&w, ctx, handle, &site, bound)
+	return w, err
+}
+
+// startWait is StartWait filling in *w, with the site by pointer. An
+// adapter's checkout passes its site and its wait down by pointer: copying
+// a Site or a Wait that was just written field by field stalls the load
+// that reads it back whole (the CPU cannot forward several small stores to
+// one wide load), about a tenth of a checkout's CPU time when every layer
+// copied them (BenchmarkCheckoutParts).
+func (l *Ledger[P]) startWait(w *Wait[P], ctx context.Context, handle string, site *track.Site, bound Bound) error {
+	if err := l.AdmitAt(ctx, site); err != nil {
+		return err
 	}
-	n := l.out.Add(1)
-	w := Wait[P]{parent: ctx, ctx: ctx}
-	if m := l.maxSize.Load(); bound == BoundAlways || m > 0 && n > m {
+	w.parent, w.ctx = ctx, ctx
+	counted := bound != BoundByCaller
+	var n int64
+	if counted {
+		n = l.out.Add(1)
+	}
+	if m := l.maxSize.Load(); bound == BoundAlways || bound == BoundWhenFull && m > 0 && n > m {
 		l.ReclaimCollected() // a leak found by the collector frees capacity now
 		w.start = l.Now()
 		w.ctx, w.cancel = context.WithTimeout(ctx, l.acquireTimeout)
 	} else {
+		if bound == BoundByCaller {
+			l.ReclaimCollected() // the caller may wait: free what the collector found (one load when nothing)
+		}
 		w.start = l.CoarseNow()
 	}
-	r := l.getFree()
+	r, id := l.getFree()
 	r.mu.Lock()
-	r.handle, r.site, r.at, r.cancel = handle, site, w.start, w.cancel
+	r.handle, r.site, r.at, r.cancel, r.counted, r.id = handle, *site, w.start, w.cancel, counted, id
 	if task := track.TaskFrom(ctx); r.task != task {
 		r.task = task
 	}
@@ -64,9 +88,10 @@ func (l *Ledger[P]) StartWait(ctx context.Context, handle string, site track.Sit
 	// ends this wait.
 	if l.closed.Load() {
 		w.free()
-		return Wait[P]{}, l.errClosed
+		*w = Wait[P]{}
+		return l.errClosed
 	}
-	return w, nil
+	return nil
 }
 
 // Context returns the ctx to wait under.
@@ -83,9 +108,13 @@ func (w *Wait[P]) free() {
 	r := w.r
 	r.mu.Lock()
 	r.cancel = nil
+	counted := r.counted
+	r.counted = false
 	r.setStatusLocked(stIdle)
 	r.mu.Unlock()
-	r.l.out.Add(-1)
+	if counted {
+		r.l.out.Add(-1)
+	}
 	r.l.putFree(r)
 }
 
@@ -122,7 +151,6 @@ func (w *Wait[P]) Lend(p P) Lease[P] {
 	r.mu.Lock()
 	r.cancel = nil
 	r.gen++
-	r.id = l.nextID.Add(1)
 	r.payload = p
 	r.at = now
 	if r.anchor == nil {
@@ -174,8 +202,17 @@ func (w *Wait[P]) Fail(err error) error {
 // Shutdown begins meanwhile, what take returned is given to
 // Config.Reclaim and Checkout returns an error matching ErrClosed.
 func (l *Ledger[P]) Checkout(ctx context.Context, handle string, site track.Site, take func(context.Context) (P, error)) (Lease[P], error) {
-	w, err := l.StartWait(ctx, handle, site, BoundWhenFull)
-	if err != nil {
+	return l.CheckoutWith(ctx, handle, &site, BoundWhenFull, take)
+}
+
+// CheckoutWith is Checkout with the given bound, and the site by pointer
+// (see startWait for why): BoundWhenFull is Checkout's; with
+// BoundByCaller, take is given ctx itself and must bound its wait on its
+// own (the adapters' waitbound), and a wait that ends with ctx done or
+// ErrClosed is still reported as Checkout reports it.
+func (l *Ledger[P]) CheckoutWith(ctx context.Context, handle string, site *track.Site, bound Bound, take func(context.Context) (P, error)) (Lease[P], error) {
+	var w Wait[P]
+	if err := l.startWait(&w, ctx, handle, site, bound); err != nil {
 		return Lease[P]{}, err
 	}
 	p, err := take(w.ctx)

@@ -5,10 +5,9 @@
 // Both drivers' pools wait on the ctx they are given, so bounding only the
 // wait (and never the query that follows) means handing them a ctx that
 // expires after the timeout and then running the query with the caller's
-// ctx. context.WithTimeout does that at the price of a clock read and a
-// timer per call: about 2µs and 4 allocations on the development machine,
-// six times what a database/sql checkout costs (BenchmarkWait). So waits
-// share deadlines instead:
+// ctx. context.WithTimeout does that at the price of a clock read, a
+// timer and five allocations per call, several times what a database/sql
+// checkout costs (BenchmarkWait). So waits share deadlines instead:
 //
 //   - A [Bound] keeps one current bucket: a context with the deadline
 //     created + timeout + tick, where tick is a hundredth of the timeout
@@ -29,11 +28,13 @@
 //     the wait by itself: it is used as is.
 //   - Any other ctx (cancellable, later or no deadline: a request's ctx)
 //     is merged with the bucket: context.WithCancel of the caller's ctx,
-//     cancelled by context.AfterFunc on the bucket. That costs about what
-//     context.WithTimeout does (watching a cancellable ctx needs a
-//     registration with it either way, and the drivers pay the same per
-//     query), but it reads no clock and, unlike a timer of its own, ends
-//     when [Bound.Stop] cancels the buckets.
+//     listed in the bucket (a map entry under its mutex), which cancels
+//     what is listed when it ends. Watching a cancellable ctx needs a
+//     registration with it (WithCancel's three allocations) whatever the
+//     bound; listing in the bucket adds none, where context.AfterFunc on
+//     the bucket's context added two and a registration of its own
+//     (BenchmarkWait). It reads no clock and, unlike a timer of its own,
+//     ends when [Bound.Stop] cancels the buckets.
 //
 // So [Bound.Stop] ends every wait in progress: an adapter's Shutdown uses
 // it to wake the callers waiting for a connection.
@@ -73,6 +74,51 @@ type bucket struct {
 	created  time.Time
 	stale    atomic.Bool // a tick has passed: new waits need a new bucket
 	timer    *time.Timer // sets stale
+
+	// The merged waits in progress, cancelled when ctx ends (by expire).
+	mu      sync.Mutex
+	merged  map[uint64]context.CancelFunc
+	lastID  uint64
+	expired bool // ctx has ended: a merged wait begun now is cancelled at once
+}
+
+// expire cancels the merged waits listed in k: its deadline passed, or
+// Stop cancelled it. It runs once, from context.AfterFunc on k.ctx.
+func (k *bucket) expire() {
+	k.mu.Lock()
+	k.expired = true
+	merged := k.merged
+	k.merged = nil
+	k.mu.Unlock()
+	for _, cancel := range merged {
+		cancel()
+	}
+}
+
+// merge lists cancel, a merged wait's, to be called when k ends, and
+// returns its key for unmerge; if k has ended, it calls cancel at once.
+func (k *bucket) merge(cancel context.CancelFunc) uint64 {
+	k.mu.Lock()
+	if k.expired {
+		k.mu.Unlock()
+		cancel()
+		return 0
+	}
+	k.lastID++
+	id := k.lastID
+	if k.merged == nil {
+		k.merged = make(map[uint64]context.CancelFunc)
+	}
+	k.merged[id] = cancel
+	k.mu.Unlock()
+	return id
+}
+
+// unmerge removes the merged wait listed under id.
+func (k *bucket) unmerge(id uint64) {
+	k.mu.Lock()
+	delete(k.merged, id)
+	k.mu.Unlock()
 }
 
 // New returns a Bound for waits of at most timeout (> 0).
@@ -115,6 +161,7 @@ func (b *Bound) renew() *bucket {
 	b.live = b.live[:n]
 	k := &bucket{created: now, deadline: now.Add(b.timeout + b.tick)}
 	k.ctx, k.cancel = context.WithDeadline(context.Background(), k.deadline)
+	context.AfterFunc(k.ctx, k.expire)
 	k.bg = &waitCtx{parent: context.Background(), b: k}
 	if b.stopped {
 		// Waits after Stop still get a bound, just not a shared one.
@@ -152,7 +199,7 @@ type Wait struct {
 	b      *bucket
 	ctx    context.Context    // what Begin returned
 	cancel context.CancelFunc // merged wait: cancels ctx
-	stop   func() bool        // merged wait: stops the AfterFunc on the bucket
+	id     uint64             // merged wait: its key in the bucket's list (0: not listed)
 }
 
 // Begin starts a wait on behalf of ctx and returns the context to wait
@@ -169,7 +216,7 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 		w.ctx = ctx // the caller's deadline comes first (or within a tick)
 	default:
 		w.ctx, w.cancel = context.WithCancel(ctx)
-		w.stop = context.AfterFunc(k.ctx, w.cancel)
+		w.id = k.merge(w.cancel)
 	}
 	return w.ctx
 }
@@ -178,7 +225,9 @@ func (w *Wait) Begin(b *Bound, ctx context.Context) context.Context {
 // context must not be used after. End without Begin does nothing.
 func (w *Wait) End() {
 	if w.cancel != nil {
-		w.stop()
+		if w.id != 0 {
+			w.b.unmerge(w.id)
+		}
 		w.cancel()
 	}
 	*w = Wait{}
