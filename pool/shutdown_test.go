@@ -191,7 +191,7 @@ func TestReclaimedLeakStillFailsLeakcheck(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		defer p.Shutdown(ctx) // like `defer p.Close()`: the error is discarded
+		defer p.Shutdown(ctx)            // like `defer p.Close()`: the error is discarded
 		l, err := p.Acquire(t.Context()) // not ctx: a loaded machine may take its 50ms to construct
 		site = "shutdown_test.go:" + itoa(lineOf(testkit.Here(0))-1)
 		if err != nil {
