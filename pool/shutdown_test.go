@@ -191,8 +191,9 @@ func TestReclaimedLeakStillFailsLeakcheck(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		defer p.Shutdown(ctx)            // like `defer p.Close()`: the error is discarded
-		l, err := p.Acquire(t.Context()) // not ctx: a loaded machine may take its 50ms to construct
+		defer p.Shutdown(ctx) // like `defer p.Close()`: the error is discarded
+		// Not ctx: a loaded machine may take its 50ms to construct.
+		l, err := p.Acquire(t.Context())
 		site = "shutdown_test.go:" + itoa(lineOf(testkit.Here(0))-1)
 		if err != nil {
 			t.Fatal(err)
