@@ -44,6 +44,7 @@ type drain struct {
 	cancel context.CancelCauseFunc // cancels the requests' base context
 	began  time.Time               // when the shutdown began
 	over   bool                    // the server stopped or the drain gave up: nothing more to do
+	gaveUp error                   // why the drain gave up, once it has
 	live   requestList             // requests served through Handler, oldest first
 }
 
@@ -98,7 +99,16 @@ func (d *drain) enter(req *request, task, rctx context.Context) context.Context 
 		if rctx.Err() == context.DeadlineExceeded {
 			return // ctx's own deadline, the same, ends it with the same error
 		}
-		cancel(context.Cause(rctx))
+		// Closing the connections when the drain gives up cancels rctx
+		// too, possibly before the drain's own cancel arrives: the
+		// request's cause is then the drain's.
+		d.mu.Lock()
+		cause := d.gaveUp
+		d.mu.Unlock()
+		if cause == nil {
+			cause = context.Cause(rctx)
+		}
+		cancel(cause)
 	})
 	if dl, ok := rctx.Deadline(); ok {
 		ctx, req.cancelDeadline = context.WithDeadline(ctx, dl)
@@ -139,14 +149,21 @@ func (d *drain) giveUp(why func(server string, began time.Time) string) error {
 		began = time.Now()
 	}
 	headline := why(d.server, began)
+	cause := errors.New(headline)
+	d.gaveUp = cause
 	left := d.live.snapshot()
 	cancel := d.cancel
 	d.mu.Unlock()
 
-	cause := errors.New(headline)
-	cancel(cause)
+	// Describe the requests before ending them: an ended request's task
+	// leaves its group's list, where running reads the line it started
+	// at. Then close the connections before cancelling, so that a handler
+	// that answers once cancelled cannot get its response out: the client
+	// sees its connection closed, as the error says.
+	msg := headline + running(left, time.Now()) + "; their contexts are cancelled and the connections closed"
 	d.srv.Close()
-	return errors.New(headline + running(left, time.Now()) + "; their contexts are cancelled and the connections closed")
+	cancel(cause)
+	return errors.New(msg)
 }
 
 // liveRequest is what a report says of a request still running.
