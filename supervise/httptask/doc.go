@@ -97,7 +97,8 @@
 // it). Under Serve the drain adds 6 allocations and about 270 bytes (the
 // request's own context, detached from the group's cancellation and tied
 // to the request's; impl=httptask+serve), and a lock of the server's list
-// of live requests on entry and exit. On a whole request over loopback the
-// difference is within the noise of the network (BenchmarkRequest, bare
-// mux, Handler, and Handler under Serve side by side).
+// of live requests on entry and exit. On a whole request over loopback,
+// client included (BenchmarkRequest, bare mux, Handler, and Handler under
+// Serve side by side), Handler measured 1.1-1.2x the bare mux, with 15
+// allocations more (25 under Serve).
 package httptask
