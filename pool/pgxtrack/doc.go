@@ -129,8 +129,8 @@
 //     wait costs no allocation (BenchmarkWait in pool/internal/waitbound).
 //     With a ctx that can be cancelled and has no deadline of its own (a
 //     request's), the bound must watch that ctx too: context.WithCancel's
-//     three allocations, 775-1900 ns per checkout in all (3-6.5x; the
-//     -cpu 2 figure, 6.5x, is the bound's shared bucket under contention).
+//     three allocations, 775-1900 ns per checkout in all (3x at -cpu 1,
+//     6.5x at -cpu 2 in the same run).
 //   - The story this package exists for (BenchmarkLeakingHandler): 8
 //     requests with their own 2s deadline on 2 connections, through a
 //     handler that leaves its rows open. Through pgxtrack the first request
