@@ -95,6 +95,10 @@ func hasFrame(st []leakcheck.Frame, fn string) bool {
 // pprof labels; each must still be shown with its own goroutine's stack and
 // wait reason, and its own start line.
 func TestTasksOfOneNameEachGetTheirGoroutine(t *testing.T) {
+	// Last: the goroutines this test starts may still be on their way out
+	// when it returns; wait for them, so the next test (VerifyNoneClean)
+	// does not find them.
+	defer leakcheck.VerifyNone(t)
 	path, lines, stop := twoWorkers(t)
 	defer stop()
 	r := waitForReport(t, orphaned)
@@ -135,6 +139,10 @@ func TestTasksOfOneNameEachGetTheirGoroutine(t *testing.T) {
 // goroutine), and otherwise to the name, saying that which task is unknown,
 // never to the first task of the name.
 func TestGoroutinesStartedByTasksOfOneName(t *testing.T) {
+	// Last: the goroutines this test starts may still be on their way out
+	// when it returns; wait for them, so the next test (VerifyNoneClean)
+	// does not find them.
+	defer leakcheck.VerifyNone(t)
 	path, _, stop := twoWorkers(t)
 	defer stop()
 	r := waitForReport(t, orphaned)
@@ -212,6 +220,10 @@ func orphaned(r *leakcheck.Report) bool {
 // each is shown with its caller's goroutine, not as a goroutine started
 // inside the first task of the name.
 func TestRunTasksOfOneNameEachGetTheirGoroutine(t *testing.T) {
+	// Last: the goroutines this test starts may still be on their way out
+	// when it returns; wait for them, so the next test (VerifyNoneClean)
+	// does not find them.
+	defer leakcheck.VerifyNone(t)
 	keepGODEBUG(t)
 	name := strings.ReplaceAll(t.Name(), "/", "-")
 	g := supervise.New(context.Background(), name, supervise.Logger(slog.New(slog.DiscardHandler)))
@@ -268,6 +280,10 @@ func TestRunTasksOfOneNameEachGetTheirGoroutine(t *testing.T) {
 // shown with that stack. Goroutines that differ are listed under the name,
 // saying they run one of its tasks, not given to the first task.
 func TestLightSnapshotOfTasksOfOneName(t *testing.T) {
+	// Last: the goroutines this test starts may still be on their way out
+	// when it returns; wait for them, so the next test (VerifyNoneClean)
+	// does not find them.
+	defer leakcheck.VerifyNone(t)
 	for _, tc := range []struct {
 		name      string
 		second    func(<-chan struct{})
@@ -338,6 +354,10 @@ func TestLightSnapshotOfTasksOfOneName(t *testing.T) {
 // name are no longer told apart: keep the receiver live and spilled in
 // those functions, or give leakcheck another way to find the goroutine.
 func TestRunnerFramesShowTheTaskRecord(t *testing.T) {
+	// Last: the goroutines this test starts may still be on their way out
+	// when it returns; wait for them, so the next test (VerifyNoneClean)
+	// does not find them.
+	defer leakcheck.VerifyNone(t)
 	path := strings.ReplaceAll(t.Name(), "/", "-")
 	g := supervise.New(context.Background(), path, supervise.Logger(slog.New(slog.DiscardHandler)))
 	quit := make(chan struct{})
