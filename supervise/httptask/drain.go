@@ -121,6 +121,13 @@ func (d *drain) enter(req *request, task, rctx context.Context) context.Context 
 	return ctx
 }
 
+// givenUp reports whether the drain gave up on the requests left.
+func (d *drain) givenUp() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.gaveUp != nil
+}
+
 // leave takes req off the live requests and releases its context.
 func (d *drain) leave(req *request) {
 	d.mu.Lock()
@@ -157,12 +164,13 @@ func (d *drain) giveUp(why func(server string, began time.Time) string) error {
 
 	// Describe the requests before ending them: an ended request's task
 	// leaves its group's list, where running reads the line it started
-	// at. Then close the connections before cancelling, so that a handler
-	// that answers once cancelled cannot get its response out: the client
-	// sees its connection closed, as the error says.
+	// at. Cancel before closing the connections, so that every request,
+	// wrapped by Handler or not, sees the drain's cause first; a request
+	// served through Handler that returns after this is aborted
+	// (request.serve), so it cannot get a response out either.
 	msg := headline + running(left, time.Now()) + "; their contexts are cancelled and the connections closed"
-	d.srv.Close()
 	cancel(cause)
+	d.srv.Close()
 	return errors.New(msg)
 }
 

@@ -138,5 +138,11 @@ func (req *request) serve(ctx context.Context) error {
 		}
 	}()
 	req.hd.h.ServeHTTP(&req.writer, req.r.WithContext(ctx))
+	if d := drainOf(req.r.Context()); d != nil && d.givenUp() {
+		// The drain gave up on this request and is closing its
+		// connection: a response written now must not get out, as if
+		// it had been served.
+		req.aborted = true
+	}
 	return nil
 }
